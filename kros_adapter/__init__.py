@@ -1,0 +1,1 @@
+"""The KROS side: HTTP client, hardened payload decoding, and the KROS simulator."""

@@ -1,0 +1,1 @@
+"""The built-in KROS simulator: deterministic data served over the contract."""

@@ -1,0 +1,1 @@
+"""Normalization: mapping files, code dictionaries and the engine that applies them."""

@@ -1,0 +1,1 @@
+"""The republishing side: cabinet, read API, consents, extracts, reports, notifications."""

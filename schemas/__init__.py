@@ -1,0 +1,1 @@
+"""The normalized model: entities, tables, migrations, published schemas."""

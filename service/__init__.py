@@ -1,0 +1,1 @@
+"""The composition root: command line, configuration, logging, the service process."""
