@@ -1,0 +1,368 @@
+"""The command line, ``kros-adapter``: commands parse, call one function below, render.
+
+Every failure leaves through :meth:`KrosCli.main`, the one place that maps errors to
+exit codes (SPEC, Command line) and to one line on stderr that says what to do:
+
+* 0 — success;
+* 1 — the work failed (KROS unreachable, a document refused …), see :data:`FAILURES`;
+* 2 — bad usage or configuration (Click usage errors, ``ConfigError``,
+  ``KrosConfigurationError``).
+
+Never a traceback, unless ``--debug`` asks for one. Configuration is loaded only by the
+commands that need it, so ``--help`` and the simulator work without any.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib
+import json
+import os
+import sys
+import traceback
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Protocol, cast
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from kros_adapter.errors import (
+    KrosConfigurationError,
+    KrosDocumentRefusedError,
+    KrosError,
+    KrosExpiredError,
+    KrosProtocolError,
+    KrosRejectedError,
+    KrosRetriableError,
+)
+from kros_adapter.simulator.model import DEFAULT_TODAY, FaultProfile, SimulatorOptions
+from kros_adapter.timestamps import REGION_TZ
+from service.config import CONFIG_PATH_ENV, AppConfig, load_config
+from service.errors import ConfigError, ServiceError
+from service.logging import configure_logging
+
+PROG_NAME = "kros-adapter"
+USAGE_EXIT = 2
+FAILURE_EXIT = 1
+
+FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
+    # (error class, exit code, what to do); the first matching row wins.
+    (ConfigError, USAGE_EXIT, ""),
+    (ServiceError, FAILURE_EXIT, ""),
+    (
+        KrosConfigurationError,
+        USAGE_EXIT,
+        "check kros.client_id, kros.client_secret and kros.school_ids "
+        f"('{PROG_NAME} config check')",
+    ),
+    (KrosRetriableError, FAILURE_EXIT, "KROS is unreachable or busy; try again later"),
+    (KrosExpiredError, FAILURE_EXIT, "run the sync again"),
+    (KrosRejectedError, FAILURE_EXIT, "KROS refused the request; see the log for its request id"),
+    (
+        KrosDocumentRefusedError,
+        FAILURE_EXIT,
+        "the document was refused as unsafe or too large (kros.max_document_bytes)",
+    ),
+    (KrosProtocolError, FAILURE_EXIT, "KROS answered outside its contract; report it with the log"),
+    (KrosError, FAILURE_EXIT, "see the log"),
+)
+"""How each known error ends a command. Later layers add their rows here."""
+
+
+def describe_failure(exc: Exception) -> tuple[int, str]:
+    """The exit code and the one stderr line for an exception that ended a command."""
+    if isinstance(exc, click.UsageError):
+        where = exc.ctx.command_path if exc.ctx else PROG_NAME
+        message = exc.format_message().rstrip(".")
+        return USAGE_EXIT, _one_line(f"error: {message} — see '{where} --help'")
+    if isinstance(exc, click.ClickException):
+        return exc.exit_code, _one_line(f"error: {exc.format_message()}")
+    if isinstance(exc, click.Abort):
+        return FAILURE_EXIT, "aborted"
+    for error_class, code, hint in FAILURES:
+        if isinstance(exc, error_class):
+            if isinstance(exc, ServiceError):
+                code = exc.exit_code
+            return code, _one_line(f"error: {exc}" + (f" — {hint}" if hint else ""))
+    return FAILURE_EXIT, _one_line(
+        f"unexpected error: {type(exc).__name__}: {exc} — run with --debug for details"
+    )
+
+
+def _one_line(text: str, limit: int = 500) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1] + "…"
+
+
+@dataclass
+class CliState:
+    """What the group's options leave for the commands (``ctx.obj``)."""
+
+    config_path: Path | None = None
+    debug: bool = False
+    environ: Mapping[str, str] = field(default_factory=lambda: os.environ)
+    _config: AppConfig | None = None
+
+    def config(self) -> AppConfig:
+        """The configuration, loaded on first use (commands that need none never fail on it)."""
+        if self._config is None:
+            self._config = load_config(self.config_path, self.environ)
+        return self._config
+
+
+class KrosCli(click.Group):
+    """The top-level group; its :meth:`main` maps every failure to an exit code."""
+
+    def main(
+        self,
+        args: Sequence[str] | None = None,
+        prog_name: str | None = None,
+        complete_var: str | None = None,
+        standalone_mode: bool = True,
+        windows_expand_args: bool = True,
+        **extra: Any,
+    ) -> Any:
+        if extra.get("obj") is None:
+            extra["obj"] = CliState()
+        state = extra["obj"]
+        try:
+            result = super().main(
+                args,
+                prog_name,
+                complete_var,
+                standalone_mode=False,
+                windows_expand_args=windows_expand_args,
+                **extra,
+            )
+        except click.exceptions.NoArgsIsHelpError as exc:
+            if not standalone_mode:
+                raise
+            click.echo(exc.ctx.get_help(), err=True)
+            sys.exit(USAGE_EXIT)
+        except Exception as exc:
+            if not standalone_mode:
+                raise
+            code, line = describe_failure(exc)
+            if getattr(state, "debug", False) and not isinstance(exc, click.ClickException):
+                traceback.print_exception(exc, file=sys.stderr)
+            click.echo(line, err=True)
+            sys.exit(code)
+        if not standalone_mode:
+            return result
+        # Click returns an int only for an explicit exit (--help, --version, ctx.exit(n));
+        # commands return None.
+        sys.exit(result if isinstance(result, int) else 0)
+
+
+@click.group(
+    cls=KrosCli,
+    name=PROG_NAME,
+    context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100},
+)
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=False),
+    default=None,
+    envvar=CONFIG_PATH_ENV,
+    show_envvar=True,
+    help="Configuration file. [default: ./config.toml, if present]",
+)
+@click.option("--debug", is_flag=True, help="Show tracebacks and log at debug level.")
+@click.version_option(package_name="kros-adapter", prog_name=PROG_NAME)
+@click.pass_context
+def main(ctx: click.Context, config_path: Path | None, debug: bool) -> None:
+    """kros-adapter: the school's bridge to the regional AIS «КРОС» (ЭЖ)."""
+    state = ctx.ensure_object(CliState)
+    state.config_path = config_path
+    state.debug = debug
+
+
+# --- simulator -------------------------------------------------------------------------
+
+
+def _today_option(ctx: click.Context, param: click.Parameter, value: str) -> datetime:
+    try:
+        return parse_local_datetime(value)
+    except ValueError:
+        raise click.BadParameter(
+            f"{value!r} is not a date or date-time, e.g. 2026-12-04T10:00 or 2026-12-04"
+        ) from None
+
+
+def parse_local_datetime(text: str) -> datetime:
+    """``2026-12-04`` (10:00), ``2026-12-04T10:00`` (local) or with an offset; aware."""
+    text = text.strip()
+    if len(text) == len("2026-12-04"):
+        return datetime.combine(date.fromisoformat(text), DEFAULT_TODAY.timetz())
+    moment = datetime.fromisoformat(text)
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=REGION_TZ)
+    return moment.astimezone(REGION_TZ)
+
+
+class _CountingSimulator(Protocol):
+    def counts(self) -> Mapping[str, Mapping[str, int]]: ...
+
+
+class _SimulatorServer(Protocol):
+    """What this module uses of ``kros_adapter.simulator.server``."""
+
+    def run(self, options: SimulatorOptions) -> None: ...
+
+    def Simulator(self, options: SimulatorOptions) -> _CountingSimulator: ...
+
+
+def _simulator_server() -> _SimulatorServer:
+    # Imported on demand: the server pulls in uvicorn and generates data, which no
+    # other command needs.
+    return cast(_SimulatorServer, importlib.import_module("kros_adapter.simulator.server"))
+
+
+_SIM = SimulatorOptions()
+
+
+@main.command()
+@click.option("--host", default=_SIM.host, show_default=True, help="Address to listen on.")
+@click.option(
+    "--port", type=click.IntRange(1, 65535), default=_SIM.port, show_default=True, help="Port."
+)
+@click.option("--seed", type=int, default=_SIM.seed, show_default=True, help="Data seed.")
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=_SIM.scale,
+    show_default=True,
+    help="Data volume; 1.0 is one ordinary school.",
+)
+@click.option(
+    "--schools",
+    type=click.IntRange(min=1),
+    default=_SIM.schools,
+    show_default=True,
+    help="Number of schools: sch-1, sch-2, …",
+)
+@click.option(
+    "--today",
+    default=DEFAULT_TODAY.strftime("%Y-%m-%dT%H:%M"),
+    callback=_today_option,
+    show_default=True,
+    help="Where the clock starts; local time (+03:00) unless an offset is given; "
+    "a date alone means 10:00.",
+)
+@click.option(
+    "--faults",
+    type=click.Choice(["none", "flaky"]),
+    default=_SIM.faults,
+    show_default=True,
+    help="Fault profile: flaky adds 5xx, resets, expired cursors and revoked tokens.",
+)
+@click.option("--no-rate-limit", is_flag=True, help="Turn off the 10 requests/s limit.")
+@click.option("--maintenance", is_flag=True, help="Answer 503 in the nightly 01:00–03:00 window.")
+@click.option(
+    "--frozen-clock", is_flag=True, help="Stop the clock; tests move it via POST /_sim/clock."
+)
+@click.option(
+    "--mutations-per-minute",
+    type=click.FloatRange(min=0),
+    default=None,
+    help="Changes per simulated minute. [default: 20 × scale in school hours]",
+)
+@click.option(
+    "--print-counts", is_flag=True, help="Print the generated records per collection and exit."
+)
+@click.pass_obj
+def simulator(
+    state: CliState,
+    host: str,
+    port: int,
+    seed: int,
+    scale: float,
+    schools: int,
+    today: datetime,
+    faults: str,
+    no_rate_limit: bool,
+    maintenance: bool,
+    frozen_clock: bool,
+    mutations_per_minute: float | None,
+    print_counts: bool,
+) -> None:
+    """Run the built-in KROS simulator (kros/CONTRACT.md) until Ctrl-C."""
+    options = SimulatorOptions(
+        host=host,
+        port=port,
+        seed=seed,
+        scale=scale,
+        schools=schools,
+        today=today,
+        faults=cast(FaultProfile, faults),
+        rate_limit=not no_rate_limit,
+        maintenance=maintenance,
+        frozen_clock=frozen_clock,
+        mutations_per_minute=mutations_per_minute,
+    )
+    server = _simulator_server()
+    if print_counts:
+        Console().print(counts_table(server.Simulator(options).counts()))
+        return
+    configure_logging(level="debug" if state.debug else "info")
+    with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the simulator stops.
+        server.run(options)
+
+
+def counts_table(counts: Mapping[str, Mapping[str, int]]) -> Table:
+    """Records per collection (rows) and school (columns), with a total row."""
+    table = Table(title="simulated records")
+    table.add_column("collection")
+    for school in counts:
+        table.add_column(school, justify="right")
+    collections = dict.fromkeys(name for per_school in counts.values() for name in per_school)
+    for name in collections:
+        table.add_row(name, *(str(per_school.get(name, 0)) for per_school in counts.values()))
+    table.add_section()
+    table.add_row("total", *(str(sum(per_school.values())) for per_school in counts.values()))
+    return table
+
+
+# --- config ----------------------------------------------------------------------------
+
+
+@main.group("config")
+def config_group() -> None:
+    """Check the configuration."""
+
+
+@config_group.command("check")
+@click.pass_obj
+def config_check(state: CliState) -> None:
+    """Validate the configuration and print the effective settings, secrets masked."""
+    app_config = state.config()
+    source = app_config.source
+    click.echo("configuration OK")
+    click.echo(
+        f"# read from {source.resolve()}" if source else "# no file: defaults and environment"
+    )
+    click.echo(render_settings(app_config.masked()))
+
+
+def render_settings(sections: Mapping[str, Mapping[str, Any]]) -> str:
+    """Settings as TOML, so that IT staff can copy them into config.toml."""
+    lines: list[str] = []
+    for name, values in sections.items():
+        lines.append(f"\n[{name}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+    return "\n".join(lines)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, list | tuple):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return json.dumps(str(value), ensure_ascii=False)
