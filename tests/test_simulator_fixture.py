@@ -217,7 +217,9 @@ def update(
     return make
 
 
-def delete(collection: str, record_id: str, *, after: float = 5, delay: float = 30) -> MutationMaker:
+def delete(
+    collection: str, record_id: str, *, after: float = 5, delay: float = 30
+) -> MutationMaker:
     def make(view: LiveView, minute: datetime) -> Mutation:
         when = minute + timedelta(seconds=after)
         current = view.get(collection, record_id) or {}

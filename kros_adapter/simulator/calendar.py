@@ -207,6 +207,7 @@ def attestation_periods(grade: int) -> tuple[Period, ...]:
     return tuple(p for p in CURRENT_PERIODS if p.kind == kind)
 
 
+@functools.cache
 def attestation_period(day: date, grade: int) -> Period | None:
     """The quarter (grades 1–9) or half-year (10–11) of the current year containing ``day``."""
     for period in attestation_periods(grade):

@@ -1229,8 +1229,8 @@ class _SchoolBuilder:
             days = days_by_grade[student.grade]
             if not days:
                 continue
-            episodes = 1 if rng.random() < 0.45 else 0
-            if rng.random() < 0.08:
+            episodes = 1 if rng.random() < 0.35 else 0
+            if rng.random() < 0.06:
                 episodes += 1
             for _ in range(episodes):
                 first = rng.randrange(len(days))
@@ -1916,25 +1916,24 @@ class JournalWriter:
     def _lesson(self, lesson: Lesson) -> None:
         rng = self.rng
         course = lesson.course
-        day = lesson.start.date()
+        entry = _JournalEntry(lesson)
         kind = course.types[lesson.index]
-        per_week = max(1, len(course.weekly))
-        chance = MARKS_PER_WEEK / per_week
+        chance = MARKS_PER_WEEK / max(1, len(course.weekly))
         if kind in ("control", "test"):
-            chance = 0.92
+            chance = 0.92  # nearly everyone present writes the control work
         elif course.spec.pass_fail:
             chance *= 0.5
         marked = course.marked
         for student in course.students:
-            if not student.present_on(day):
+            if not student.present_on(entry.day):
                 continue
-            code = self._attendance_code(student, day)
+            code = self._attendance_code(student, entry.day)
             if code is not None:
-                self._attendance(lesson, student, code)
+                self._attendance(entry, student, code)
                 if code != "о":
-                    continue
+                    continue  # absent: no mark (a late student still can get one)
             if marked and rng.random() < chance:
-                self._mark(lesson, student, kind)
+                self._mark(entry, student, kind)
 
     def _attendance_code(self, student: Student, day: date) -> str | None:
         if day in student.ill_days:
@@ -1943,42 +1942,40 @@ class JournalWriter:
             return _weighted(self.rng, self.RANDOM_CODES)
         return None
 
-    def _attendance(self, lesson: Lesson, student: Student, code: str) -> None:
+    def _attendance(self, entry: _JournalEntry, student: Student, code: str) -> None:
         rng = self.rng
         record: Record = {
             "id": f"at-{len(self.attendance) + 1:06d}",
             "studentId": student.id,
-            "lessonId": lesson.id,
-            "date": lesson.start.date().isoformat(),
+            "lessonId": entry.lesson_id,
+            "date": entry.date,
             "code": code,
         }
         if code in ("б", "у") and rng.random() < 0.15:
             record["comment"] = "Справка" if code == "б" else "Заявление родителей"
-        noted = lesson.start + timedelta(minutes=rng.randint(2, 15))
+        noted = entry.start + timedelta(minutes=_pick_int(rng, 2, 15))
         record["updated_at"] = self.school.stamp(noted)
         self.attendance.append(record)
 
-    def _mark(self, lesson: Lesson, student: Student, kind: str) -> None:
+    def _mark(self, entry: _JournalEntry, student: Student, kind: str) -> None:
         rng = self.rng
-        course = lesson.course
-        work = self._work_kind(course.subject, kind)
-        value = self._value(course, student)
-        teacher = lesson.teacher or course.teacher
+        work = self._work_kind(entry.course.subject, kind)
+        value = self._value(entry.course, student)
         record: Record = {
             "id": f"mk-{len(self.marks) + 1:06d}",
             "studentId": student.id,
-            "lessonId": lesson.id if rng.random() > 0.03 else None,
-            "subjectId": subject_id(course.subject),
-            "teacherId": teacher.id,
-            "date": lesson.start.date().isoformat(),
+            "lessonId": entry.lesson_id if rng.random() > 0.03 else None,
+            "subjectId": entry.subject_id,
+            "teacherId": entry.teacher_id,
+            "date": entry.date,
             "value": value,
             "weight": WORK_WEIGHTS[work],
+            "workKind": work,
         }
-        record["workKind"] = work
         comment = self._comment(value, rng)
         if comment is not None:
             record["comment"] = comment
-        record["updated_at"] = self.school.stamp(self._entered(lesson))
+        record["updated_at"] = self.school.stamp(self._entered(entry))
         self.marks.append(record)
 
     def _work_kind(self, code: str, lesson_type: str) -> str:
@@ -2022,18 +2019,34 @@ class JournalWriter:
             return rng.choice(self.COMMENTS)
         return None
 
-    def _entered(self, lesson: Lesson) -> datetime:
+    def _entered(self, entry: _JournalEntry) -> datetime:
         """Marks go in during the lesson, in the evening, or a few days later."""
         rng = self.rng
         roll = rng.random()
         if roll < 0.65:
-            moment = lesson.start + timedelta(minutes=rng.randint(5, 45))
+            moment = entry.start + timedelta(minutes=_pick_int(rng, 5, 45))
         elif roll < 0.92:
-            moment = at(lesson.start.date(), rng.randint(15, 21), rng.randrange(60))
+            moment = at(entry.day, _pick_int(rng, 15, 21), _pick_int(rng, 0, 59))
         else:
-            later = lesson.start.date() + timedelta(days=rng.randint(1, 3))
-            moment = at(later, rng.randint(8, 21), rng.randrange(60))
-        return self.school.past(moment, rng, floor=lesson.start)
+            later = entry.day + timedelta(days=_pick_int(rng, 1, 3))
+            moment = at(later, _pick_int(rng, 8, 21), _pick_int(rng, 0, 59))
+        return self.school.past(moment, rng, floor=entry.start)
+
+
+class _JournalEntry:
+    """What every mark and attendance record of one lesson shares, computed once."""
+
+    __slots__ = ("course", "date", "day", "lesson_id", "start", "subject_id", "teacher_id")
+
+    def __init__(self, lesson: Lesson) -> None:
+        self.course = lesson.course
+        self.start = lesson.start
+        self.day = lesson.start.date()
+        self.date = self.day.isoformat()
+        self.lesson_id = lesson.id
+        self.subject_id = subject_id(lesson.course.subject)
+        # A substitute puts the marks in.
+        self.teacher_id = (lesson.teacher or lesson.course.teacher).id
 
 
 # --------------------------------------------------------------------------- consents
@@ -2108,7 +2121,10 @@ class ConsentWriter:
             channels = ["paper"]
         registered = decided
         if basis["kind"] == "paper" and rng.random() < 0.3:
-            registered = decided + timedelta(hours=rng.randint(1, 30))
+            # A paper application is often typed in by the secretary the next day.
+            registered = at(
+                decided.date() + timedelta(days=1), rng.randint(9, 16), rng.randrange(60)
+            )
         self.records.append(
             {
                 "id": f"cn-{len(self.records) + 1:05d}",
@@ -2386,6 +2402,11 @@ def _weighted(rng: random.Random, options: Sequence[tuple[T, float]]) -> T:
             return value
         roll -= share
     return options[-1][0]
+
+
+def _pick_int(rng: random.Random, low: int, high: int) -> int:
+    """A uniform integer in [low, high]; cheaper than ``randint`` in the hot loops."""
+    return low + int(rng.random() * (high - low + 1))
 
 
 def _birth_date(grade: int, rng: random.Random) -> date:

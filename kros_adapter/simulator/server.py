@@ -22,6 +22,7 @@ import hmac
 import ipaddress
 import itertools
 import math
+import mimetypes
 import secrets
 import socket
 import threading
@@ -44,7 +45,7 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kros_adapter.simulator import cursors
+from kros_adapter.simulator import cursors, dataset
 from kros_adapter.simulator.clock import ClockError, SimClock
 from kros_adapter.simulator.faults import (
     NO_FAULT,
@@ -67,7 +68,7 @@ from kros_adapter.simulator.model import (
     SimulatorOptions,
     school_id,
 )
-from kros_adapter.simulator.store import FILTERS, SchoolStore, attachment_body, to_us
+from kros_adapter.simulator.store import FILTERS, SchoolStore, to_us
 from kros_adapter.simulator.throttle import Throttle
 from kros_adapter.timestamps import (
     REGION_TZ,
@@ -217,8 +218,6 @@ class Simulator:
         self.throttle = Throttle(monotonic=monotonic)
         self.faults = FaultInjector(options.seed, options.faults)
         if generate is None:
-            from kros_adapter.simulator import dataset
-
             generate = dataset.generate
         if plan_minute is None:
             from kros_adapter.simulator import mutations
@@ -724,7 +723,8 @@ class _Api:
             known = store.attachments.get(attachment_id)
         if known is None or known != name:
             raise ApiError(404, "not_found", "Вложение не найдено")
-        content, content_type = attachment_body(attachment_id, name)
+        content = dataset.attachment_bytes(attachment_id, name)
+        content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
         disposition = f"attachment; filename*=UTF-8''{quote(name)}"
         return Response(
             content, media_type=content_type, headers={"Content-Disposition": disposition}

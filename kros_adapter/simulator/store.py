@@ -17,9 +17,7 @@ a slice, so serving never decodes or re-encodes a record.
 from __future__ import annotations
 
 import bisect
-import hashlib
 import heapq
-import mimetypes
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
@@ -605,48 +603,3 @@ def _basis_problem(basis: Any) -> str | None:
     if kind == "esign" and not _BASE64.fullmatch(basis["signature"]):
         return "Подпись (signature) должна быть в base64"
     return None
-
-
-def attachment_body(attachment_id: str, name: str) -> tuple[bytes, str]:
-    """Deterministic content of an attachment, and its content type by extension."""
-    content_type = mimetypes.guess_type(name)[0] or "application/octet-stream"
-    if content_type == "application/pdf":
-        return _tiny_pdf(attachment_id), content_type
-    seed = attachment_id.encode("utf-8")
-    size = 2048 + hashlib.sha256(seed).digest()[0] * 16
-    if content_type.startswith("text/"):
-        line = f"Вложение {attachment_id}: учебный материал.\n".encode()
-        return (line * (size // len(line) + 1))[:size], content_type + "; charset=utf-8"
-    return hashlib.shake_256(seed).digest(size), content_type
-
-
-def _tiny_pdf(attachment_id: str) -> bytes:
-    """A real one-page PDF (with a correct xref table) that names the attachment."""
-    label = re.sub(r"[^A-Za-z0-9 ._-]", "_", attachment_id)[:60]
-    lines = [f"BT /F1 16 Tf 72 770 Td (KROS attachment {label}) Tj ET"]
-    lines += [
-        f"BT /F1 9 Tf 72 {740 - 15 * i} Td (Line {i + 1}: homework material {label}) Tj ET"
-        for i in range(30)
-    ]
-    content = "\n".join(lines).encode("ascii")
-    objects = [
-        b"<< /Type /Catalog /Pages 2 0 R >>",
-        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
-        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-        b"/Resources << /Font << /F1 5 0 R >> >> /Contents 4 0 R >>",
-        b"<< /Length %d >>\nstream\n%s\nendstream" % (len(content), content),
-        b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>",
-    ]
-    out = bytearray(b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n")
-    offsets = []
-    for number, body in enumerate(objects, 1):
-        offsets.append(len(out))
-        out += b"%d 0 obj\n%s\nendobj\n" % (number, body)
-    xref = len(out)
-    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objects) + 1)
-    out += b"".join(b"%010d 00000 n \n" % offset for offset in offsets)
-    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
-        len(objects) + 1,
-        xref,
-    )
-    return bytes(out)
