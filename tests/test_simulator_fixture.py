@@ -34,7 +34,7 @@ def tiny_school(school_index: int, *, seed: int, scale: float, today: datetime) 
     sid = school_id(school_index)
 
     def at(i: int) -> str:
-        return _stamp(today, 30 + (i * 37) % 600)
+        return _stamp(today, 30 + (i * 37) % 240)
 
     c: dict[str, list[Record]] = {}
     c["academic-years"] = [

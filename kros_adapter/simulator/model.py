@@ -12,41 +12,29 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, Protocol
 
+from kros_adapter.contract import (
+    COLLECTIONS,
+    DOCUMENTS,
+    JOURNAL_COLLECTIONS,
+    REFERENCE_COLLECTIONS,
+)
 from kros_adapter.timestamps import REGION_TZ
 
+__all__ = [
+    "COLLECTIONS",
+    "DEFAULT_TODAY",
+    "DOCUMENTS",
+    "JOURNAL_COLLECTIONS",
+    "REFERENCE_COLLECTIONS",
+    "DeliberateError",
+    "LiveView",
+    "Mutation",
+    "Record",
+    "SchoolData",
+    "SimulatorOptions",
+]
+
 Record = dict[str, Any]
-
-JOURNAL_COLLECTIONS: tuple[str, ...] = (
-    "students",
-    "guardians",
-    "curriculum",
-    "lessons",
-    "lesson-changes",
-    "control-works",
-    "homework",
-    "marks",
-    "attendance",
-    "recommendations",
-    "consents",
-)
-"""Collections that accept ``updated_since`` and carry tombstones (CONTRACT.md §3)."""
-
-REFERENCE_COLLECTIONS: tuple[str, ...] = (
-    "academic-years",
-    "periods",
-    "holidays",
-    "subjects",
-    "teachers",
-    "classes",
-    "groups",
-)
-"""Reference collections: they send ``ETag`` and answer ``If-None-Match`` with 304."""
-
-COLLECTIONS: tuple[str, ...] = REFERENCE_COLLECTIONS + JOURNAL_COLLECTIONS
-"""Every paginated JSON collection, by its path segment."""
-
-DOCUMENTS: tuple[str, ...] = ("final-grades", "exam-results")
-"""The two XML documents (CONTRACT.md §5), by path stem (``final-grades.xml``)."""
 
 DEFAULT_TODAY = datetime(2026, 12, 4, 10, 0, tzinfo=REGION_TZ)
 
