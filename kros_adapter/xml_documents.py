@@ -19,8 +19,9 @@ Defences, in the order a byte meets them, and why each exists:
 3. **Byte scan for declarations and entity references.** Every chunk is searched, across
    chunk boundaries, for ``<!`` that does not open a comment or CDATA section (that is
    ``<!DOCTYPE``, ``<!ENTITY``, ``<!ELEMENT`` …) and for ``&`` that is not one of the five
-   predefined entities or a character reference. This refuses billion laughs, quadratic
-   blow-up, external entities and external DTDs *before libxml2 sees them*: libxml2
+   predefined entities or a character reference; the last few bytes of each chunk wait
+   for the next, so nothing reaches libxml2 unchecked. This refuses billion laughs,
+   quadratic blow-up, external entities and external DTDs *before libxml2 sees them*: libxml2
    expands internal entities inside attribute values even with ``resolve_entities=False``,
    and it silently stops at an undefined entity reference instead of raising. The scan
    looks at bytes, not markup, so it also refuses such text inside a comment or CDATA
@@ -31,12 +32,13 @@ Defences, in the order a byte meets them, and why each exists:
    depth (256), text size and entity amplification. A DOCTYPE that reached libxml2
    anyway is refused again when the root element starts, before any record leaves.
 5. **Structure.** The root must be the kind's root element in ``urn:kros:ej:1``; nesting
-   deeper than ``max_depth`` is refused (deep trees are how parsers are made slow);
+   deeper than ``max_depth`` is refused (no KROS document is deeper than 4, and deep
+   nesting is a cheap way to exhaust a parser's time, stack and memory);
    record elements out of their place are refused rather than silently dropped, while
    unknown elements elsewhere are skipped, so that KROS may add content later.
-6. **Flat memory.** Input is handed to libxml2 in slices of at most 64 KiB, and every
-   element is cleared, and unlinked from its parent, once its end is seen, so memory
-   does not grow with the document.
+6. **Flat memory.** Input is handed to libxml2 in slices of at most 64 KiB; every
+   element is cleared when it ends and unlinked from its parent when its next sibling
+   ends, so memory does not grow with the document.
 
 A refusal can come after records have been yielded (a document is only known to be
 well-formed at its end): callers must treat the records of a document as committed only

@@ -770,7 +770,9 @@ async def test_maintenance_is_off_unless_asked_for() -> None:
 async def test_minutes_are_planned_at_the_documented_rates_and_not_while_paused() -> None:
     planner = ScriptedPlanner()
     sim = make_sim(planner, scale=0.5)
-    sim.advance(60)
+    sim.advance(0)
+    assert planner.calls == []  # the clock stands on 10:00:00 and has not entered it yet
+    sim.advance(61)
     assert planner.calls == [(1, TODAY, 10.0), (1, TODAY + MINUTE, 10.0)]
     planner.calls.clear()
     sim.set_time(TODAY.replace(hour=21))
@@ -794,8 +796,8 @@ async def test_a_huge_clock_jump_plans_only_the_last_24_hours() -> None:
     sim.advance(3 * 24 * 3600)
     minutes = [minute for _, minute, _ in planner.calls]
     assert len(minutes) == 24 * 60
-    assert minutes[0] == TODAY + timedelta(days=2, minutes=1)
-    assert minutes[-1] == TODAY + timedelta(days=3)
+    assert minutes[0] == TODAY + timedelta(days=2)
+    assert minutes[-1] == TODAY + timedelta(days=3) - MINUTE
 
 
 # -- admin endpoints ------------------------------------------------------------------------------

@@ -25,7 +25,11 @@ Position = tuple[int, str]
 
 
 class CursorError(ValueError):
-    """A cursor that is not one of ours, or belongs to another query."""
+    """A cursor that is not one of ours, or belongs to another query (a 400)."""
+
+
+class CursorExpiredError(Exception):
+    """A cursor older than 15 simulated minutes (``410 cursor_expired``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,6 +64,16 @@ def decode(text: str) -> Cursor:
     ):
         raise CursorError("not a cursor")
     return Cursor((position[0], position[1]), issued, fp)
+
+
+def resume(text: str, fingerprint: str, now_us: int) -> Position:
+    """The position a cursor of the query ``fingerprint`` resumes from, at ``now_us``."""
+    cursor = decode(text)
+    if cursor.fingerprint != fingerprint:
+        raise CursorError("a cursor of another query")
+    if now_us - cursor.issued_us > CURSOR_LIFETIME_US:
+        raise CursorExpiredError("cursor expired")
+    return cursor.position
 
 
 def fingerprint(*parts: str) -> str:

@@ -20,7 +20,9 @@ import threading
 from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
+from urllib.parse import urlencode
 
+from kros_adapter.simulator import cursors
 from kros_adapter.simulator.model import FaultProfile
 
 MAX_FAULTS_IN_A_ROW = 3
@@ -62,6 +64,17 @@ ERROR_KINDS = frozenset(
     }
 )
 """Faults that replace the answer; the others alter a successful page."""
+
+ANYWHERE = frozenset(
+    {
+        FaultKind.SERVER_ERROR,
+        FaultKind.BAD_GATEWAY,
+        FaultKind.GATEWAY_TIMEOUT,
+        FaultKind.UNAVAILABLE,
+        FaultKind.RATE_LIMITED,
+    }
+)
+"""Faults any endpoint may meet, the token endpoint included: a proxy's, or overload."""
 
 _RATES: tuple[tuple[FaultKind, float], ...] = (
     (FaultKind.SERVER_ERROR, 0.020),
@@ -153,6 +166,34 @@ class FaultInjector:
             else:
                 self._streaks.pop(request_key, None)
             return Decision(kind, variant, last_page)
+
+
+def applicable(*, api: bool, token_valid: bool, listing: bool, cursor: bool) -> set[FaultKind]:
+    """The kinds that make sense for a request: a ``401`` needs a token to revoke, the
+    page quirks need a JSON listing, cursor faults a cursor."""
+    kinds = set(ANYWHERE)
+    if api and token_valid:
+        kinds.add(FaultKind.REVOKE_TOKEN)
+    if api and listing:
+        kinds |= {FaultKind.LOWER_LIMIT, FaultKind.ZULU_TIME}
+        if cursor:
+            kinds |= {FaultKind.CURSOR_EXPIRED, FaultKind.DUPLICATES}
+    return kinds
+
+
+def request_key(method: str, path: str, query: Iterable[tuple[str, str]]) -> str:
+    """The identity of "the same exact request": method, path and sorted query, with a
+    cursor counted by its position (its issue time differs from run to run)."""
+    normal = []
+    for name, value in query:
+        if name == "cursor":
+            try:
+                cursor = cursors.decode(value)
+                value = f"@{cursor.position[0]}/{cursor.position[1]}/{cursor.fingerprint}"
+            except cursors.CursorError:
+                pass
+        normal.append((name, value))
+    return f"{method} {path}?{urlencode(sorted(normal))}"
 
 
 def _pick(u: float) -> FaultKind | None:

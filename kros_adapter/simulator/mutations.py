@@ -15,10 +15,12 @@ guessed at.
 
 from __future__ import annotations
 
+import base64
 import math
 import random
 from collections.abc import Callable, Sequence
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
+from typing import Literal
 
 from kros_adapter.simulator.dataset import (
     ATTACHMENT_NAMES,
@@ -487,19 +489,16 @@ class _MinutePlanner:
         return self._mutation(collection, "delete", {"id": record["id"]}, self._moment())
 
     def _mutation(
-        self, collection: str, op: str, record: Record, updated_at: datetime
+        self,
+        collection: str,
+        op: Literal["upsert", "delete"],
+        record: Record,
+        updated_at: datetime,
     ) -> Mutation:
         commit_at = updated_at
         if self.rng.random() < LATE_COMMIT_SHARE:
             commit_at += timedelta(seconds=self.rng.randint(1, 60))
-        assert op in ("upsert", "delete")
-        return Mutation(
-            collection=collection,
-            op="upsert" if op == "upsert" else "delete",
-            record=record,
-            updated_at=updated_at,
-            commit_at=commit_at,
-        )
+        return Mutation(collection, op, record, updated_at, commit_at)
 
 
 # --------------------------------------------------------------------------- helpers
@@ -545,12 +544,8 @@ def _starts_at(lesson: Record | None) -> datetime | None:
 
 
 def _add_days(day: str, days: int) -> str:
-    from datetime import date
-
     return (date.fromisoformat(day) + timedelta(days=days)).isoformat()
 
 
 def _b64(data: bytes) -> str:
-    import base64
-
     return base64.b64encode(data).decode("ascii")

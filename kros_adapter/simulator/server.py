@@ -33,7 +33,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
-from urllib.parse import parse_qsl, quote, urlencode
+from urllib.parse import parse_qsl, quote
 
 import orjson
 import uvicorn
@@ -45,7 +45,8 @@ from starlette.responses import HTMLResponse, Response, StreamingResponse
 from starlette.routing import Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from kros_adapter.simulator import cursors, dataset
+from kros_adapter import xml_documents
+from kros_adapter.simulator import cursors, dataset, faults, mutations
 from kros_adapter.simulator.clock import ClockError, SimClock
 from kros_adapter.simulator.faults import (
     NO_FAULT,
@@ -86,6 +87,7 @@ TOKEN_LIFETIME = timedelta(seconds=3600)
 TOMBSTONE_RETENTION_US = 30 * 24 * 3600 * 1_000_000
 SCOPES = ("ej.read", "ej.consents.write")
 DEFAULT_LIMIT, MAX_LIMIT = 200, 1000
+_PAGE_FAULTS = frozenset({FaultKind.LOWER_LIMIT, FaultKind.DUPLICATES})
 
 _MESSAGES = {
     "invalid_parameter": "Неверные параметры запроса",
@@ -101,16 +103,6 @@ _MESSAGES = {
     "maintenance": "Плановые работы: сервис недоступен с 01:00 до 03:00",
     "unavailable": "Сервис временно перегружен",
 }
-
-_PROXY_FAULTS = frozenset(
-    {
-        FaultKind.SERVER_ERROR,
-        FaultKind.BAD_GATEWAY,
-        FaultKind.GATEWAY_TIMEOUT,
-        FaultKind.UNAVAILABLE,
-        FaultKind.RATE_LIMITED,
-    }
-)
 
 
 class Generate(Protocol):
@@ -219,11 +211,7 @@ class Simulator:
         self.faults = FaultInjector(options.seed, options.faults)
         if generate is None:
             generate = dataset.generate
-        if plan_minute is None:
-            from kros_adapter.simulator import mutations
-
-            plan_minute = mutations.plan_minute
-        self._plan_minute: PlanMinute = plan_minute
+        self._plan_minute: PlanMinute = plan_minute or mutations.plan_minute
         self._lock = threading.RLock()
         self._paused = False
         self._tokens: dict[str, _Token] = {}
@@ -480,55 +468,26 @@ class _Gate:
             error = ApiError(503, "maintenance", headers={"Retry-After": str(maintenance)})
             await _error_response(error, ctx)(scope, receive, send)
             return
+        method, path = scope["method"], scope["path"]
         query = parse_qsl(scope["query_string"].decode("latin-1"), keep_blank_values=True)
-        decision = sim.faults.decide(
-            _fault_key(scope["method"], scope["path"], query),
-            _applicable_faults(scope, query, token_valid=ctx.token is not None),
+        parts = path.split("/")
+        kinds = faults.applicable(
+            api=path.startswith(API_PREFIX),
+            token_valid=ctx.token is not None,
+            listing=method == "GET" and len(parts) == 6 and parts[5] in COLLECTIONS,
+            cursor=any(name == "cursor" for name, _ in query),
         )
+        decision = sim.faults.decide(faults.request_key(method, path, query), kinds)
         if decision.is_error:
             if decision.kind is FaultKind.REVOKE_TOKEN and token_text:
                 sim.revoke_token(token_text)  # for real: the client must re-authenticate
             await _fault_response(decision, ctx)(scope, receive, send)
             return
         ctx.fault = decision
-        if scope["path"].startswith(API_PREFIX) and ctx.token is None:
+        if path.startswith(API_PREFIX) and ctx.token is None:
             await _error_response(ApiError(401, "invalid_token"), ctx)(scope, receive, send)
             return
         await self.app(scope, receive, send)
-
-
-def _applicable_faults(
-    scope: Scope, query: list[tuple[str, str]], *, token_valid: bool
-) -> set[FaultKind]:
-    kinds = set(_PROXY_FAULTS)
-    path: str = scope["path"]
-    if not path.startswith(API_PREFIX):
-        return kinds
-    if token_valid:
-        kinds.add(FaultKind.REVOKE_TOKEN)
-    parts = path.split("/")
-    is_listing = scope["method"] == "GET" and len(parts) == 6 and parts[5] in COLLECTIONS
-    has_cursor = any(name == "cursor" for name, _ in query)
-    if is_listing:
-        kinds |= {FaultKind.LOWER_LIMIT, FaultKind.ZULU_TIME}
-        if has_cursor:
-            kinds |= {FaultKind.CURSOR_EXPIRED, FaultKind.DUPLICATES}
-    return kinds
-
-
-def _fault_key(method: str, path: str, query: list[tuple[str, str]]) -> str:
-    """The identity of "the same exact request": a cursor counts by its position, since
-    its issue time differs from run to run."""
-    normal = []
-    for name, value in query:
-        if name == "cursor":
-            try:
-                cursor = cursors.decode(value)
-                value = f"@{cursor.position[0]}/{cursor.position[1]}/{cursor.fingerprint}"
-            except cursors.CursorError:
-                pass
-        normal.append((name, value))
-    return f"{method} {path}?{urlencode(sorted(normal))}"
 
 
 def _fault_response(decision: Decision, ctx: _Context) -> Response:
@@ -629,7 +588,8 @@ class _Api:
             )
             after = _cursor_position(listing.cursor, fingerprint, now_us)
             tag = None
-            if name in REFERENCE_COLLECTIONS:
+            # A page a fault has cut or shifted must not be cached under the real one's tag.
+            if name in REFERENCE_COLLECTIONS and fault.kind not in _PAGE_FAULTS:
                 version = str(store.collections[name].version)
                 tag = _etag(
                     store.school_id, name, version, fingerprint, str(listing.limit), str(after)
@@ -666,8 +626,6 @@ class _Api:
         with self.sim.reading() as now:
             _check_since(since_us, to_us(now))
             records = store.document(name, filters, since_us)
-        from kros_adapter import xml_documents
-
         if name == "final-grades":
             chunks = xml_documents.write_final_grades(
                 records,
@@ -991,14 +949,13 @@ def _cursor_position(text: str | None, fingerprint: str, now_us: int) -> cursors
     if text is None:
         return None
     try:
-        cursor = cursors.decode(text)
+        return cursors.resume(text, fingerprint, now_us)
     except cursors.CursorError as exc:
-        raise ApiError(400, "invalid_parameter", "Неверный курсор") from exc
-    if cursor.fingerprint != fingerprint:
-        raise ApiError(400, "invalid_parameter", "Курсор выдан для другого запроса")
-    if now_us - cursor.issued_us > cursors.CURSOR_LIFETIME_US:
-        raise ApiError(410, "cursor_expired")
-    return cursor.position
+        raise ApiError(
+            400, "invalid_parameter", "Неверный курсор или курсор другого запроса"
+        ) from exc
+    except cursors.CursorExpiredError as exc:
+        raise ApiError(410, "cursor_expired") from exc
 
 
 def _envelope(

@@ -322,15 +322,17 @@ class SchoolStore:
     # -- mutations --------------------------------------------------------------------
 
     def catch_up(self, now: datetime, plan: Planner) -> None:
-        """Plan every whole minute that has begun, then commit what is due.
+        """Plan every minute that began before ``now``, then commit what is due.
 
         A minute is planned as soon as it begins, so a change becomes visible exactly at
-        its ``commit_at`` (at most 60 s after its ``updated_at``), never later.
+        its ``commit_at`` (at most 60 s after its ``updated_at``), never later. "Began
+        before" is strict: a frozen clock parked on a whole minute has not entered that
+        minute yet, so pausing mutations there leaves the data still.
         """
         now_us = to_us(now)
-        oldest = (now_us // MINUTE_US) * MINUTE_US - CATCH_UP_LIMIT_US + MINUTE_US
+        oldest = -(-(now_us - CATCH_UP_LIMIT_US) // MINUTE_US) * MINUTE_US
         self._next_minute_us = max(self._next_minute_us, oldest)
-        while self._next_minute_us <= now_us:
+        while self._next_minute_us < now_us:
             for mutation in plan(self, from_us(self._next_minute_us)):
                 self.stage(mutation)
             self._next_minute_us += MINUTE_US
@@ -481,14 +483,20 @@ class SchoolStore:
         return result
 
     def dump_json(self) -> bytes:
-        """The canonical ground truth: live committed records by collection, by id."""
+        """The canonical ground truth: live committed records by collection, by id —
+        JSON records exactly as served, document records as a parser reads them."""
         parts = [b'{"school":' + self.school_blob]
         for name, collection in self.collections.items():
             blobs = [e.blob for e in sorted(collection.live.entries, key=lambda e: e.key[1])]
             parts.append(orjson.dumps(name) + b":[" + b",".join(blobs) + b"]")
         for name, document in self.documents.items():
+            # In the XML parser's output form, which adds the root's schoolId.
             records = sorted(
-                (e.record for e in document.entries.values() if not e.deleted),
+                (
+                    {"schoolId": self.school_id, **e.record}
+                    for e in document.entries.values()
+                    if not e.deleted
+                ),
                 key=lambda r: r["id"],
             )
             parts.append(orjson.dumps(name) + b":" + orjson.dumps(records))
