@@ -23,7 +23,7 @@ import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager, suppress
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
 from urllib.parse import urlsplit
@@ -64,6 +64,8 @@ DOCUMENT_KINDS: dict[str, DocumentKind] = {
 _BACKOFF_INITIAL_SECONDS = 0.5
 _BACKOFF_MAX_SECONDS = 30.0
 _MAX_LISTING_RESTARTS = 5
+# KROS keeps tombstones for 30 days (CONTRACT.md §3); resume only well inside that.
+_RESUMABLE_AGE = timedelta(days=29)
 _USER_AGENT = "kros-adapter/0.1"
 
 
@@ -561,12 +563,19 @@ class _ListingState:
         """The query that resumes an expired listing after what was handed out.
 
         ``updated_since`` is inclusive, so records sharing the position's instant are
-        read again and the de-duplication drops them.
+        read again and the de-duplication drops them. A position older than KROS keeps
+        tombstones for would be answered ``410 changes_expired``: the listing then
+        starts over instead, and the de-duplication drops what was already handed out.
         """
         self.restarts += 1
         self.cursors = CursorGuard()
-        log.info("kros.listing_resumed", restarts=self.restarts)
-        if self.position is None:
+        resumable = (
+            self.position is not None
+            and self.server_time is not None
+            and self.server_time - self.position[0] < _RESUMABLE_AGE
+        )
+        log.info("kros.listing_resumed", restarts=self.restarts, from_position=resumable)
+        if not resumable or self.position is None:
             return query
         return {**query, "updated_since": format_timestamp(self.position[0])}
 

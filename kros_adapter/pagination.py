@@ -61,7 +61,7 @@ def parse_envelope(body: Any, *, request_id: str | None) -> Envelope:
     if cursor is not None and not isinstance(cursor, str):
         raise KrosProtocolError("next_cursor is neither a string nor null", request_id=request_id)
     try:
-        server_time = parse_timestamp(body.get("server_time"))
+        server_time = parse_timestamp(str(body.get("server_time", "")))
     except TimestampError as exc:
         raise KrosProtocolError(f"bad server_time: {exc}", request_id=request_id) from exc
     # A last page says so with null, an empty string, or no next_cursor at all (§7).

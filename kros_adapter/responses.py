@@ -38,7 +38,8 @@ _MESSAGE_LIMIT = 200
 
 
 def request_id_of(response: httpx.Response) -> str | None:
-    return response.headers.get(REQUEST_ID_HEADER)
+    value: str | None = response.headers.get(REQUEST_ID_HEADER)
+    return value
 
 
 def raise_for_status(response: httpx.Response, *, now: datetime | None = None) -> None:

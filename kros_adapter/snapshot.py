@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kros_adapter.client import KrosClient, ListingResult
-from kros_adapter.contract import COLLECTIONS, DOCUMENTS
+from kros_adapter.contract import COLLECTIONS, DOCUMENTS, JOURNAL_COLLECTIONS
 from kros_adapter.incremental import record_updated_at
 from kros_adapter.pagination import Record, is_tombstone
 
@@ -68,14 +68,18 @@ async def read_school(
 ) -> SchoolSnapshot:
     """Read every collection and document of a school; fold changes into ``base`` if given.
 
-    ``since`` maps a collection to the ``updated_since`` of its read (``None``: full).
+    ``since`` maps a journal collection or a document to the ``updated_since`` of its
+    read (``None``: full). Reference collections take no ``updated_since``: they are
+    read whole (a sync sends ``If-None-Match`` instead).
     """
     since = since or {}
 
     async def listing(name: str) -> tuple[str, ListingResult]:
-        result = base.collections[name] if base else ListingResult()
+        incremental = name in JOURNAL_COLLECTIONS and since.get(name) is not None
+        result = base.collections[name] if base and incremental else ListingResult()
         result.listing_server_time = None
-        async for page in client.iter_pages(school_id, name, updated_since=since.get(name)):
+        changed_since = since.get(name) if incremental else None
+        async for page in client.iter_pages(school_id, name, updated_since=changed_since):
             result.fold(page)
         return name, result
 

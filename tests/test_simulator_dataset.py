@@ -696,7 +696,20 @@ def test_homework_is_due_at_the_next_lesson(school: SchoolData) -> None:
     assert 0.07 < share < 0.15
 
 
-def test_attendance_is_about_four_percent(school: SchoolData) -> None:
+def test_about_four_percent_of_student_lessons_have_attendance(school: SchoolData) -> None:
+    groups = by_id(school, "groups")
+    class_sizes = Counter(s["classId"] for s in school.collections["students"])
+    student_lessons = sum(
+        len(groups[lesson["groupId"]]["studentIds"])
+        if lesson["groupId"]
+        else class_sizes[lesson["classId"]]
+        for lesson in school.collections["lessons"]
+        if lesson["status"] == "conducted"
+    )
+    assert 0.03 <= len(school.collections["attendance"]) / student_lessons <= 0.05
+
+
+def test_attendance_codes_have_a_realistic_mix(school: SchoolData) -> None:
     codes = Counter(a["code"] for a in school.collections["attendance"])
     assert codes.most_common(1)[0][0] == "б"
     assert codes["п"] < codes["у"]

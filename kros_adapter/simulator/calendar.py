@@ -216,10 +216,6 @@ def attestation_period(day: date, grade: int) -> Period | None:
     return None
 
 
-def period_by_id(period_id: str) -> Period:
-    return next(p for p in PERIODS if p.id == period_id)
-
-
 # Bells: slot → start of the lesson. Lessons last 40 minutes; first graders have
 # 35-minute lessons in the first half-year (the "stepped" regime of SanPiN).
 BELLS: dict[int, time] = {

@@ -30,7 +30,13 @@ from typing import ClassVar, TypeVar
 from urllib.parse import quote
 
 from kros_adapter.simulator import calendar
-from kros_adapter.simulator.model import DeliberateError, Record, SchoolData, school_id
+from kros_adapter.simulator.model import (
+    COLLECTIONS,
+    DeliberateError,
+    Record,
+    SchoolData,
+    school_id,
+)
 from kros_adapter.simulator.names import (
     NamePool,
     Person,
@@ -148,6 +154,18 @@ PRIMARY_TEACHER_SUBJECTS = frozenset({"rus", "lit-read", "math", "world", "art",
 
 SPLIT_FROM_GRADE: dict[str, int] = {"eng": 2, "inf": 7}
 """Subjects taught in two halves of a class, from that grade on."""
+
+LESSON_TYPES = ("lesson", "control", "lab", "practical", "test", "excursion")
+DIAGNOSTIC_SUBJECTS = frozenset({"rus", "math", "alg"})
+"""The September entry test (входная диагностика)."""
+TEST_CONTROL_SUBJECTS = frozenset({"eng", "prob", "soc", "world", "lit-read"})
+"""Their control works are tests."""
+LAB_SUBJECTS = frozenset({"phys", "chem", "bio"})
+PRACTICAL_SUBJECTS = frozenset({"geo", "inf", "tech"})
+EXCURSION_SUBJECTS = frozenset({"world", "bio", "hist"})
+TEST_SUBJECTS = frozenset({"rus", "math", "alg", "geom", "hist", "soc", "geo", "eng"})
+CONTROL_SUBJECTS = TEST_SUBJECTS | LAB_SUBJECTS | {"prob", "inf", "lit", "lit-read", "world"}
+"""Subjects with control works (the rest are assessed along the way)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -524,7 +542,6 @@ class Lesson:
     start: datetime = datetime.min
     end: datetime = datetime.min
     status: str = "scheduled"
-    record: Record = field(default_factory=dict)
 
 
 def level_of(grade: int) -> str:
@@ -637,7 +654,7 @@ class _SchoolBuilder:
         final_grades = self._build_final_grades()
         exam_results = self._build_exam_results()
         self._build_reference_records()
-        ordered = {name: self.collections.get(name, []) for name in _COLLECTION_ORDER}
+        ordered = {name: self.collections.get(name, []) for name in COLLECTIONS}
         return SchoolData(
             school=school,
             collections=ordered,
@@ -890,8 +907,8 @@ class _SchoolBuilder:
         for group in self.groups:
             specialty = _specialty_for(group.classes[0].grade, group.subject)
             if group.kind == "stream":
-                # Streams of both senior grades meet at the same cells: give them
-                # different teachers whenever the specialty has more than one.
+                # A teacher takes at most one stream on a given day, so that streams
+                # never share a teacher's cell (grade 11 meets a day after grade 10).
                 weekdays = _stream_weekdays(group)
                 staff = by_specialty[specialty]
                 free = [t for t in staff if not any(stream_cells.get((t.id, d)) for d in weekdays)]
@@ -927,6 +944,14 @@ class _SchoolBuilder:
             sections = (Section(self.assignment[(school_class.id, specialty, 0)], None),)
         self._section_cache[key] = sections
         return sections
+
+    def _teacher_of(self, school_class: SchoolClass, code: str, student: Student) -> Teacher:
+        """The teacher who teaches ``code`` to this student (their half of the class)."""
+        sections = self._sections(school_class, code)
+        for section in sections:
+            if section.group is not None and any(s is student for s in section.group.students):
+                return section.teacher
+        return sections[0].teacher
 
     def _assign_homerooms(self, rng: random.Random) -> None:
         taken: set[str] = set()
@@ -1109,7 +1134,7 @@ class _SchoolBuilder:
                 course.types[i] = "practical"
             elif code in EXCURSION_SUBJECTS and k % 16 == 9:
                 course.types[i] = "excursion"
-            elif course.marked and code in TEST_SUBJECTS and k % 9 == 7:
+            elif course.marked and code in TEST_SUBJECTS and k % 12 == 7:
                 course.types[i] = "test"
 
     def _control_work(
@@ -1208,7 +1233,6 @@ class _SchoolBuilder:
                 "periodId": _period_id(lesson.day, course.grade),
                 "updated_at": self.stamp(max(updated, published)),
             }
-            lesson.record = record
             records.append(record)
         self.collections["lessons"] = records
 
@@ -1305,8 +1329,7 @@ class _SchoolBuilder:
         homeroom = school_class.homeroom
         if rng.random() < 0.85 or homeroom is None:
             code, _ = rng.choice(WEEKLY_HOURS[school_class.grade])
-            sections = self._sections(school_class, code)
-            teacher = sections[0].teacher
+            teacher = self._teacher_of(school_class, code, student)
             subject: str | None = subject_id(code)
             text = rng.choice(RECOMMENDATION_TEXTS)
         else:
@@ -1504,15 +1527,24 @@ class FamilyBuilder:
         pool = pick_pool(rng)
         surname = rng.choice(pool.surnames)
         father_name = rng.choice(pool.male_adult)
-        children = [self._child(c, pool, surname, father_name) for c in members]
+        children: list[Student] = []
+        for school_class in members:
+            taken = {child.person.first_name for child in children}
+            children.append(self._child(school_class, pool, surname, father_name, taken))
         self._guardians_for(children, pool, surname, father_name)
 
     def _child(
-        self, school_class: SchoolClass, pool: NamePool, surname: str, father: str
+        self,
+        school_class: SchoolClass,
+        pool: NamePool,
+        surname: str,
+        father: str,
+        siblings_names: set[str],
     ) -> Student:
         rng = self.rng
         female = rng.random() < 0.49
-        first = rng.choice(pool.female_child if female else pool.male_child)
+        names = pool.female_child if female else pool.male_child
+        first = rng.choice([name for name in names if name not in siblings_names])
         middle: str | None = patronymic(father, female=female)
         if rng.random() < 0.01:
             middle = None
@@ -1889,7 +1921,7 @@ class ChangePlanner:
 class JournalWriter:
     """Attendance and marks, lesson by lesson, as teachers fill the journal in."""
 
-    ABSENCE_SHARE = 0.016
+    ABSENCE_SHARE = 0.02
     """Single-lesson absences and lates on top of illness days."""
     RANDOM_CODES = (("н", 0.35), ("о", 0.35), ("у", 0.2), ("п", 0.1))
     SIGNS: ClassVar[dict[str, tuple[str, ...]]] = {
@@ -2200,11 +2232,7 @@ class FinalGradeWriter:
     ) -> Record:
         rng = self.rng
         school = self.school
-        sections = school._sections(school_class, code)
-        teacher = sections[0].teacher
-        for section in sections:
-            if section.group is not None and any(s is student for s in section.group.students):
-                teacher = section.teacher
+        teacher = school._teacher_of(school_class, code, student)
         days = calendar.school_days(
             period.ends_on - timedelta(days=6), period.ends_on, school_class.grade
         )
@@ -2327,40 +2355,6 @@ class ExamWriter:
 
 
 # --------------------------------------------------------------------------- small helpers
-
-LESSON_TYPES = ("lesson", "control", "lab", "practical", "test", "excursion")
-CONTROL_SUBJECTS = frozenset(
-    {
-        "rus",
-        "math",
-        "alg",
-        "geom",
-        "prob",
-        "eng",
-        "phys",
-        "chem",
-        "bio",
-        "hist",
-        "soc",
-        "geo",
-        "inf",
-        "lit",
-        "lit-read",
-        "world",
-    }
-)
-DIAGNOSTIC_SUBJECTS = frozenset({"rus", "math", "alg"})
-TEST_CONTROL_SUBJECTS = frozenset({"eng", "prob", "soc", "world", "lit-read"})
-LAB_SUBJECTS = frozenset({"phys", "chem", "bio"})
-PRACTICAL_SUBJECTS = frozenset({"geo", "inf", "tech"})
-EXCURSION_SUBJECTS = frozenset({"world", "bio", "hist"})
-TEST_SUBJECTS = frozenset({"rus", "math", "alg", "geom", "hist", "soc", "geo", "eng"})
-
-_COLLECTION_ORDER = (
-    "academic-years", "periods", "holidays", "subjects", "teachers", "classes", "groups",
-    "students", "guardians", "curriculum", "lessons", "lesson-changes", "control-works",
-    "homework", "marks", "attendance", "recommendations", "consents",
-)  # fmt: skip
 
 
 def _letter_id(letter: str) -> str:

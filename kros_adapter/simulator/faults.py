@@ -17,7 +17,7 @@ import email.utils
 import hashlib
 import math
 import threading
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 from urllib.parse import urlencode
@@ -130,7 +130,7 @@ class FaultInjector:
             self._attempts.clear()
             self._streaks.clear()
 
-    def decide(self, request_key: str, applicable: Iterable[FaultKind]) -> Decision:
+    def decide(self, request_key: str, applicable: Collection[FaultKind]) -> Decision:
         """The decision for the next attempt of ``request_key``.
 
         ``applicable`` are the kinds that make sense for this endpoint; a draw of any
@@ -148,7 +148,7 @@ class FaultInjector:
                 f"{self._seed}\x1f{request_key}\x1f{attempt}".encode(), digest_size=16
             ).digest()
             kind = _pick(int.from_bytes(draw[:8]) / 2**64)
-            if kind not in set(applicable):
+            if kind not in applicable:
                 kind = None
             variant = int.from_bytes(draw[8:10])
             quirk = int.from_bytes(draw[10:14]) / 2**32
@@ -206,11 +206,10 @@ def _pick(u: float) -> FaultKind | None:
 
 
 def http_date_after(seconds: int, *, wall_now: float) -> str:
-    """An HTTP date ``seconds`` (whole) after the next full second of the wall clock.
+    """An HTTP date ``seconds`` after the current whole second of the wall clock: the
+    wait it asks for lies in (``seconds`` - 1, ``seconds``].
 
-    Real wall time, not the simulated clock: the client compares the date with its own
-    clock. Rounded up so that the wait is at most ``seconds`` and more than
-    ``seconds - 1``.
+    Real wall time, not the simulated clock: the client compares the date with its own.
     """
     return email.utils.formatdate(math.floor(wall_now) + seconds, usegmt=True)
 

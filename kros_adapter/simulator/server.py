@@ -268,7 +268,9 @@ class Simulator:
             return now
 
     def pause_mutations(self, paused: bool) -> None:
-        with self.reading():  # minutes before the pause keep their rate
+        """Stop (or resume) planning changes. Changes already planned — those of minutes
+        begun before the pause — still commit, late ones up to 60 s after their date."""
+        with self.reading():  # minutes begun before the pause keep their rate
             self._paused = paused
 
     def set_faults(self, profile: FaultProfile) -> None:
@@ -703,8 +705,9 @@ class _Api:
     async def clock(self, request: Request) -> Response:
         body = await _admin_body(request)
         try:
-            if isinstance(body.get("advance_seconds"), int | float):
-                now = self.sim.advance(float(body["advance_seconds"]))
+            step = body.get("advance_seconds")
+            if isinstance(step, int | float) and not isinstance(step, bool):
+                now = self.sim.advance(float(step))
             elif isinstance(body.get("set"), str):
                 now = self.sim.set_time(parse_timestamp(body["set"]))
             else:

@@ -225,14 +225,12 @@ class DocumentCollection:
 
     name: str
     entries: dict[str, DocEntry] = field(default_factory=dict)
-    version: int = 0
 
     def put(self, record_id: str, entry: DocEntry) -> None:
+        """Commit a new version; as for JSON records, a late commit never wins over a newer."""
         old = self.entries.get(record_id)
-        if old is not None and old.updated_us > entry.updated_us:
-            return
-        self.entries[record_id] = entry
-        self.version += 1
+        if old is None or old.updated_us <= entry.updated_us:
+            self.entries[record_id] = entry
 
     def select(self, filters: dict[str, str], since_us: int | None) -> list[Record]:
         """Records for a document, tombstones only for an incremental read, sorted as the
@@ -252,6 +250,8 @@ class DocumentCollection:
 
 @dataclass(slots=True)
 class Page:
+    """One page: the items' JSON, the position of the last one, whether more follow."""
+
     blobs: list[bytes]
     last: Position | None
     more: bool
@@ -278,7 +278,6 @@ class SchoolStore:
     def __init__(self, index: int, data: SchoolData, *, base_url: str, start: datetime) -> None:
         self.index = index
         self.school_id: str = data.school["id"]
-        self.school: Record = data.school
         self.school_blob = orjson.dumps(data.school)
         self._base_url = base_url.rstrip("/")
         self._instant = _InstantCache()
