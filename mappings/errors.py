@@ -6,6 +6,10 @@
     ├── RecordError              one record cannot be normalized: it goes to quarantine
     │   └── UnknownCodeError     a value the dictionaries do not know (mark, code, kind)
     └── DictionaryError          a dictionary or mapping file is invalid: refused whole
+
+A :class:`RecordError` raised by the engine names the source field it is about
+(``field``) and, once known, the record's KROS id (``source_id``); ``str(error)`` is
+the reason the sync stores in quarantine, e.g. ``value: unknown mark value '5/4'``.
 """
 
 from __future__ import annotations
@@ -18,6 +22,15 @@ class MappingError(Exception):
 class RecordError(MappingError):
     """A data error of one record; the sync quarantines the record with this reason."""
 
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+        self.source_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.message}" if self.field else self.message
+
 
 class UnknownCodeError(RecordError):
     """A value outside a dictionary; an alias in ``mappings/dictionaries`` fixes it."""
@@ -29,4 +42,4 @@ class UnknownCodeError(RecordError):
 
 
 class DictionaryError(MappingError):
-    """A dictionary file that cannot be used; nothing of it is applied."""
+    """A dictionary or mapping file that cannot be used; nothing of it is applied."""

@@ -85,8 +85,6 @@ def describe_failure(exc: Exception) -> tuple[int, str]:
         return FAILURE_EXIT, "aborted"
     for error_class, code, hint in FAILURES:
         if isinstance(exc, error_class):
-            if isinstance(exc, ServiceError):
-                code = exc.exit_code
             return code, _one_line(f"error: {exc}" + (f" — {hint}" if hint else ""))
     return FAILURE_EXIT, _one_line(
         f"unexpected error: {type(exc).__name__}: {exc} — run with --debug for details"
@@ -206,7 +204,7 @@ def parse_local_datetime(text: str) -> datetime:
 
 
 class _CountingSimulator(Protocol):
-    def counts(self) -> Mapping[str, Mapping[str, int]]: ...
+    def counts(self) -> Mapping[str, Any]: ...
 
 
 class _SimulatorServer(Protocol):
@@ -307,24 +305,33 @@ def simulator(
     )
     server = _simulator_server()
     if print_counts:
-        Console().print(counts_table(server.Simulator(options).counts()))
+        counts = server.Simulator(options).counts()
+        console = Console()
+        console.print(counts_table(counts))
+        if "server_time" in counts:
+            console.print(f"server time {counts['server_time']}", markup=False)
         return
     configure_logging(level="debug" if state.debug else "info")
     with contextlib.suppress(KeyboardInterrupt):  # Ctrl-C is how the simulator stops.
         server.run(options)
 
 
-def counts_table(counts: Mapping[str, Mapping[str, int]]) -> Table:
-    """Records per collection (rows) and school (columns), with a total row."""
+def counts_table(counts: Mapping[str, Any]) -> Table:
+    """Records per collection (rows) and school (columns), with a total row.
+
+    Takes ``Simulator.counts()`` as the server returns it — ``{"server_time": …,
+    "schools": {school: {collection: n}}}`` — or the bare ``{school: {collection: n}}``.
+    """
+    schools: Mapping[str, Mapping[str, int]] = counts.get("schools", counts)
     table = Table(title="simulated records")
     table.add_column("collection")
-    for school in counts:
+    for school in schools:
         table.add_column(school, justify="right")
-    collections = dict.fromkeys(name for per_school in counts.values() for name in per_school)
+    collections = dict.fromkeys(name for per_school in schools.values() for name in per_school)
     for name in collections:
-        table.add_row(name, *(str(per_school.get(name, 0)) for per_school in counts.values()))
+        table.add_row(name, *(str(per_school.get(name, 0)) for per_school in schools.values()))
     table.add_section()
-    table.add_row("total", *(str(sum(per_school.values())) for per_school in counts.values()))
+    table.add_row("total", *(str(sum(per_school.values())) for per_school in schools.values()))
     return table
 
 

@@ -6,7 +6,7 @@
     └── ConfigError       the configuration is wrong or missing; fix it (exit 2)
 
 Errors of the layers below keep their own trees (``kros_adapter.errors.KrosError`` …);
-``service.cli`` maps every tree to an exit code and one line on stderr in one place.
+``service.cli.FAILURES`` maps every tree to an exit code and a hint, in one place.
 Messages are one line that says what to do, because they are shown to IT staff as-is.
 """
 
@@ -15,8 +15,6 @@ from __future__ import annotations
 
 class ServiceError(Exception):
     """Root of the errors raised by :mod:`service`."""
-
-    exit_code: int = 1
 
     def __init__(self, message: str) -> None:
         super().__init__(message)
@@ -32,8 +30,6 @@ class ConfigError(ServiceError):
     ``key`` is the dotted key at fault (``kros.max_concurrency``) when there is one, so
     that callers and tests need not parse the message.
     """
-
-    exit_code = 2
 
     def __init__(self, message: str, *, key: str | None = None) -> None:
         super().__init__(message)

@@ -196,8 +196,10 @@ def configure_logging(
     root.addHandler(handler)
     root.setLevel(numeric_level)
     for name in _ROUTED_LOGGERS:
+        # uvicorn gives these loggers handlers and levels of their own; ours decide.
         routed = logging.getLogger(name)
         routed.handlers.clear()
+        routed.setLevel(logging.NOTSET)
         routed.propagate = True
     for name, quiet_level in QUIET_LOGGERS.items():
         logging.getLogger(name).setLevel(max(quiet_level, numeric_level))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import sys
 import types
@@ -13,6 +14,7 @@ from typing import Any
 import click
 import pytest
 from click.testing import CliRunner, Result
+from rich.console import Console
 
 from kros_adapter.errors import (
     KrosAuthenticationError,
@@ -21,7 +23,7 @@ from kros_adapter.errors import (
     KrosTransportError,
 )
 from kros_adapter.simulator.model import SimulatorOptions
-from service.cli import describe_failure, main
+from service.cli import counts_table, describe_failure, main
 from service.errors import ConfigError, ServiceError
 
 MSK = timezone(timedelta(hours=3))
@@ -63,8 +65,11 @@ class FakeServer(types.ModuleType):
     def Simulator(self, options: SimulatorOptions) -> Any:
         self.built.append(options)
         counts = {
-            "sch-1": {"students": 700, "marks": 90000},
-            "sch-2": {"students": 650, "marks": 85000},
+            "server_time": "2026-12-04T10:00:00+03:00",
+            "schools": {
+                "sch-1": {"students": 700, "marks": 90000},
+                "sch-2": {"students": 650, "marks": 85000},
+            },
         }
         return types.SimpleNamespace(counts=lambda: counts)
 
@@ -309,6 +314,15 @@ def test_print_counts_renders_a_table_and_does_not_serve(server: FakeServer) -> 
     assert "90000" in marks and "85000" in marks
     total = next(line for line in lines if "total" in line)
     assert "90700" in total and "85650" in total
+    assert "server time 2026-12-04T10:00:00+03:00" in result.stdout
+
+
+def test_counts_table_takes_bare_per_school_counts_too() -> None:
+    console = Console(width=80, file=io.StringIO())
+    console.print(counts_table({"sch-1": {"marks": 3, "students": 2}}))
+    text = console.file.getvalue()  # type: ignore[attr-defined]
+    assert "sch-1" in text
+    assert "5" in next(line for line in text.splitlines() if "total" in line)
 
 
 # --- failures: exit codes and one line ----------------------------------------------------

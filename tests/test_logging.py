@@ -116,9 +116,10 @@ def test_standard_library_records_go_through_the_same_renderer() -> None:
     assert line["password"] == REDACTED
 
 
-def test_uvicorn_handlers_are_replaced_by_ours() -> None:
+def test_uvicorn_handlers_and_levels_are_replaced_by_ours() -> None:
     stream = io.StringIO()
     logging.getLogger("uvicorn").addHandler(logging.StreamHandler(io.StringIO()))
+    logging.getLogger("uvicorn").setLevel(logging.ERROR)
     configure_logging(fmt="json", stream=stream)
     assert logging.getLogger("uvicorn").handlers == []
     logging.getLogger("uvicorn").warning("shutting down")

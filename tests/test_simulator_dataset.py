@@ -808,6 +808,20 @@ def test_a_start_in_september_has_no_documents_yet() -> None:
     assert check_shapes(early).shapes == []
 
 
+@pytest.mark.parametrize(
+    "moment",
+    [datetime(2026, 8, 15, 12, 0), datetime(2026, 9, 1, 7, 0), datetime(2026, 9, 1, 9, 0)],
+)
+def test_a_start_before_the_journal_has_records_still_works(moment: datetime) -> None:
+    """Before the first lessons there is nothing to mark, and nothing to spoil."""
+    today = moment.replace(tzinfo=REGION_TZ)
+    data = generate(1, seed=3, scale=0.05, today=today)
+    assert check_shapes(data).shapes == []
+    assert all(parse_timestamp(text) <= today for text in all_updated(data))
+    listed = {(e.collection, e.record_id) for e in data.deliberate_errors}
+    assert listed <= {(c, r["id"]) for c, records in data.collections.items() for r in records}
+
+
 def test_a_start_in_january_has_second_quarter_and_half_year_grades() -> None:
     later = generate(1, seed=3, scale=0.05, today=datetime(2027, 1, 20, 9, 0, tzinfo=REGION_TZ))
     periods = {g["periodId"] for g in later.final_grades}

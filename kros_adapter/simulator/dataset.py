@@ -212,6 +212,8 @@ LETTERS = "АБВГДЕЖЗИКЛМНОПРСТУФХЦЧШЮЯ"
 """Class letters in the order schools use them (no Э: its id would clash with Е)."""
 
 STUDENTS_PER_FULL_CLASS = 27
+ILLNESS_PER_MONTH = 0.13
+"""Chance that a student falls ill (2–5 school days of «б») in a month of school."""
 MARKS_PER_WEEK = 1.0
 """About one mark per student per subject per week."""
 
@@ -644,8 +646,7 @@ class _SchoolBuilder:
         self._build_courses()
         self._build_curriculum_and_control_works()
         self._build_lessons()
-        self._build_lesson_changes()
-        self._finish_lessons()
+        self._finish_lessons(self._build_lesson_changes())
         self._build_attendance_and_marks()
         self._build_homework()
         self._build_recommendations()
@@ -1183,30 +1184,30 @@ class _SchoolBuilder:
             )
             self.lessons.append(lesson)
 
-    def _build_lesson_changes(self) -> None:
+    def _build_lesson_changes(self) -> ChangePlanner:
         planner = ChangePlanner(self)
         self.collections["lesson-changes"] = planner.plan()
-        self.changes = planner
+        return planner
 
-    def _finish_lessons(self) -> None:
+    def _finish_lessons(self, changes: ChangePlanner) -> None:
         """Statuses and records of the lessons, once their changes are known."""
         rng = self.rng("lessons")
         published = at(date(2026, 8, 31), 15)
         records = []
         for lesson in self.lessons:
             course = lesson.course
-            change = self.changes.by_lesson.get(lesson.id)
-            start, end = self.changes.effective_bounds(lesson)
+            change = changes.by_lesson.get(lesson.id)
+            start, end = changes.effective_bounds(lesson)
             if change is not None and change["kind"] == "cancel":
                 lesson.status = "cancelled"
             elif end <= self.today:
                 lesson.status = "conducted"
             if change is not None and change["kind"] == "substitution":
-                lesson.teacher = self.changes.teachers[change["teacherId"]]
+                lesson.teacher = changes.teachers[change["teacherId"]]
             lesson.start, lesson.end = start, end
             updated = published
             if change is not None and change["kind"] != "substitution":
-                updated = self.changes.announced[lesson.id]
+                updated = changes.announced[lesson.id]
             if lesson.status == "conducted":
                 updated = self.past(
                     end + timedelta(minutes=rng.randrange(-30, 240)), rng, floor=start
@@ -1253,8 +1254,10 @@ class _SchoolBuilder:
             days = days_by_grade[student.grade]
             if not days:
                 continue
-            episodes = 1 if rng.random() < 0.35 else 0
-            if rng.random() < 0.06:
+            # Illness comes at a steady rate per month of school: about once a year.
+            months = len(days) / 21
+            episodes = sum(1 for _ in range(int(months)) if rng.random() < ILLNESS_PER_MONTH)
+            if rng.random() < ILLNESS_PER_MONTH * (months - int(months)):
                 episodes += 1
             for _ in range(episodes):
                 first = rng.randrange(len(days))
@@ -1437,37 +1440,33 @@ class _SchoolBuilder:
     def _inject_deliberate_errors(self) -> None:
         """Spoil a few records on purpose so that the adapter's quarantine is exercised.
 
-        At least one of each kind at any scale: unknown mark values (one of each of
-        :data:`BAD_MARK_VALUES`), unknown attendance codes, marks of a student who does
-        not exist, homework of a lesson that does not exist.
+        At least one of each kind at any scale (once the journal has a few days of
+        records): unknown mark values (one of each of :data:`BAD_MARK_VALUES`), unknown
+        attendance codes, marks of a student who does not exist, homework of a lesson
+        that does not exist.
         """
         rng = self.rng("errors")
         marks = self.collections["marks"]
         attendance = self.collections["attendance"]
         homework = self.collections["homework"]
-        spoiled: set[tuple[str, int]] = set()
 
-        def pick(collection: str, records: list[Record]) -> Record:
-            while True:
-                n = rng.randrange(len(records))
-                if (collection, n) not in spoiled:
-                    spoiled.add((collection, n))
-                    return records[n]
+        def spoil(records: list[Record], count: int) -> list[Record]:
+            # Distinct records; fewer when the collection is that small (say, on 1 September).
+            return [records[n] for n in rng.sample(range(len(records)), min(count, len(records)))]
 
-        for k in range(max(len(BAD_MARK_VALUES), round(len(marks) * 0.001))):
-            mark = pick("marks", marks)
+        bad_values = max(len(BAD_MARK_VALUES), round(len(marks) * 0.001))
+        unknown_students = max(1, round(3 * self.scale))
+        chosen = spoil(marks, bad_values + unknown_students)
+        for k, mark in enumerate(chosen[:bad_values]):
             mark["value"] = BAD_MARK_VALUES[k % len(BAD_MARK_VALUES)]
             self._error("marks", mark, f"mark value {mark['value']!r} is not in CONTRACT §4")
-        for k in range(max(1, round(len(attendance) * 0.001))):
-            record = pick("attendance", attendance)
-            record["code"] = BAD_ATTENDANCE_CODES[k % len(BAD_ATTENDANCE_CODES)]
-            self._error("attendance", record, f"attendance code {record['code']!r} is unknown")
-        for k in range(max(1, round(3 * self.scale))):
-            mark = pick("marks", marks)
+        for k, mark in enumerate(chosen[bad_values:]):
             mark["studentId"] = f"st-{len(self.students) + 501 + k:04d}"
             self._error("marks", mark, f"studentId {mark['studentId']} does not exist")
-        for k in range(max(1, round(2 * self.scale))):
-            record = pick("homework", homework)
+        for k, record in enumerate(spoil(attendance, max(1, round(len(attendance) * 0.001)))):
+            record["code"] = BAD_ATTENDANCE_CODES[k % len(BAD_ATTENDANCE_CODES)]
+            self._error("attendance", record, f"attendance code {record['code']!r} is unknown")
+        for k, record in enumerate(spoil(homework, max(1, round(2 * self.scale)))):
             record["lessonId"] = f"ls-{len(self.lessons) + 1001 + k:06d}"
             self._error("homework", record, f"lessonId {record['lessonId']} does not exist")
 

@@ -853,7 +853,10 @@ _UVICORN: dict[str, Any] = {
     "ws": "none",
     "lifespan": "off",
     "access_log": False,
-    "log_level": "warning",
+    # Logging belongs to the process that embeds the simulator (service.logging):
+    # uvicorn must not install its own handlers or levels.
+    "log_config": None,
+    "log_level": None,
 }
 
 
