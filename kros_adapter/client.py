@@ -137,6 +137,10 @@ class KrosClient:
         self._rng = rng or random.Random()
         self._limiter = limiter or RequestLimiter(
             rate=settings.max_requests_per_second,
+            # Half of KROS's bucket: requests reach KROS with jitter, and a client that
+            # empties its bucket exactly as KROS does meets a 429 (and its whole-second
+            # Retry-After) whenever two requests arrive closer than they left.
+            burst=settings.max_requests_per_second / 2,
             concurrency=settings.max_concurrency,
             clock=monotonic,
             sleep=sleep,

@@ -9,6 +9,7 @@ client's limiter keeps the whole read within the account's 10 requests/s and 4 i
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -65,14 +66,17 @@ async def read_school(
     *,
     since: dict[str, datetime | None] | None = None,
     base: SchoolSnapshot | None = None,
+    progress: Callable[[str, int], None] | None = None,
 ) -> SchoolSnapshot:
     """Read every collection and document of a school; fold changes into ``base`` if given.
 
     ``since`` maps a journal collection or a document to the ``updated_since`` of its
     read (``None``: full). Reference collections take no ``updated_since``: they are
-    read whole (a sync sends ``If-None-Match`` instead).
+    read whole (a sync sends ``If-None-Match`` instead). ``progress`` hears of every
+    page as ``(collection, records)``.
     """
     since = since or {}
+    report = progress or (lambda name, records: None)
 
     async def listing(name: str) -> tuple[str, ListingResult]:
         incremental = name in JOURNAL_COLLECTIONS and since.get(name) is not None
@@ -81,12 +85,14 @@ async def read_school(
         changed_since = since.get(name) if incremental else None
         async for page in client.iter_pages(school_id, name, updated_since=changed_since):
             result.fold(page)
+            report(name, len(page.items))
         return name, result
 
     async def document(name: str) -> tuple[str, DocumentResult]:
         result = base.documents[name] if base else DocumentResult()
         async for record in client.iter_document(school_id, name, updated_since=since.get(name)):
             result.fold(record)
+            report(name, 1)
         return name, result
 
     school_task = asyncio.ensure_future(client.get_school(school_id))

@@ -316,6 +316,24 @@ def simulator(
         server.run(options)
 
 
+@main.command()
+@click.option(
+    "--scale",
+    type=click.FloatRange(min=0, min_open=True),
+    default=1.0,
+    show_default=True,
+    help="Data volume of the simulated school.",
+)
+@click.option("--seed", type=int, default=1, show_default=True, help="Data seed.")
+@click.option("--no-wait", is_flag=True, help="Exit after the first read instead of serving on.")
+def demo(scale: float, seed: int, no_wait: bool) -> None:
+    """The product on one machine: the KROS simulator and a first full read, no configuration."""
+    from service.demo import DemoOptions, run_demo
+
+    configure_logging(level="warning")
+    run_demo(Console(), DemoOptions(scale=scale, seed=seed, wait_for_interrupt=not no_wait))
+
+
 def counts_table(counts: Mapping[str, Any]) -> Table:
     """Records per collection (rows) and school (columns), with a total row.
 

@@ -129,7 +129,9 @@ async def test_concurrent_requests_share_one_token_refresh(kros, clock):
 
     kros.get(url__startswith=f"{API}/").mock(side_effect=answer)
     async with make_client(clock) as client:
-        await asyncio.gather(*(read_all(client, name) for name in ("marks", "homework", "attendance", "lessons")))
+        await asyncio.gather(
+            *(read_all(client, name) for name in ("marks", "homework", "attendance", "lessons"))
+        )
     assert kros.routes[0].call_count == 2
 
 
@@ -240,9 +242,21 @@ async def test_connection_failures_are_retried_then_surface_as_transport_errors(
 async def test_paging_follows_cursors_until_the_last_page(kros, clock):
     route = kros.get(f"{API}/marks").mock(
         side_effect=[
-            page([mark("mk-1", "2026-12-01T10:00:00+03:00")], "c1", server_time="2026-12-04T10:00:00+03:00"),
-            page([mark("mk-2", "2026-12-02T10:00:00+03:00")], "c2", server_time="2026-12-04T10:00:05+03:00"),
-            page([mark("mk-3", "2026-12-03T10:00:00+03:00")], None, server_time="2026-12-04T10:00:09+03:00"),
+            page(
+                [mark("mk-1", "2026-12-01T10:00:00+03:00")],
+                "c1",
+                server_time="2026-12-04T10:00:00+03:00",
+            ),
+            page(
+                [mark("mk-2", "2026-12-02T10:00:00+03:00")],
+                "c2",
+                server_time="2026-12-04T10:00:05+03:00",
+            ),
+            page(
+                [mark("mk-3", "2026-12-03T10:00:00+03:00")],
+                None,
+                server_time="2026-12-04T10:00:09+03:00",
+            ),
         ]
     )
     async with make_client(clock) as client:
@@ -274,9 +288,20 @@ async def test_a_repeated_cursor_is_an_error_not_a_loop(kros, clock):
 async def test_duplicates_across_pages_keep_the_newest_updated_at(kros, clock):
     kros.get(f"{API}/marks").mock(
         side_effect=[
-            page([mark("mk-1", "2026-12-01T10:00:00+03:00", "3"), mark("mk-2", "2026-12-01T11:00:00+03:00")], "c1"),
+            page(
+                [
+                    mark("mk-1", "2026-12-01T10:00:00+03:00", "3"),
+                    mark("mk-2", "2026-12-01T11:00:00+03:00"),
+                ],
+                "c1",
+            ),
             # mk-1 again, older in another offset (dropped); mk-2 again, newer (kept).
-            page([mark("mk-1", "2026-12-01T06:00:00Z", "2"), mark("mk-2", "2026-12-02T08:00:00Z", "4")]),
+            page(
+                [
+                    mark("mk-1", "2026-12-01T06:00:00Z", "2"),
+                    mark("mk-2", "2026-12-02T08:00:00Z", "4"),
+                ]
+            ),
         ]
     )
     async with make_client(clock) as client:
@@ -289,9 +314,20 @@ async def test_duplicates_across_pages_keep_the_newest_updated_at(kros, clock):
 async def test_an_expired_cursor_resumes_from_the_last_position_handed_out(kros, clock):
     route = kros.get(f"{API}/marks").mock(
         side_effect=[
-            page([mark("mk-1", "2026-12-01T10:00:00+03:00"), mark("mk-2", "2026-12-02T10:00:00+03:00")], "c1"),
+            page(
+                [
+                    mark("mk-1", "2026-12-01T10:00:00+03:00"),
+                    mark("mk-2", "2026-12-02T10:00:00+03:00"),
+                ],
+                "c1",
+            ),
             error(410, "cursor_expired"),
-            page([mark("mk-2", "2026-12-02T10:00:00+03:00"), mark("mk-3", "2026-12-03T10:00:00+03:00")]),
+            page(
+                [
+                    mark("mk-2", "2026-12-02T10:00:00+03:00"),
+                    mark("mk-3", "2026-12-03T10:00:00+03:00"),
+                ]
+            ),
         ]
     )
     async with make_client(clock) as client:
@@ -369,7 +405,11 @@ async def test_the_school_resource_and_its_etag(kros, clock):
 async def test_consents_are_posted_with_an_idempotency_key(kros, clock):
     stored = {"id": "cn-1", "decision": "given", "updated_at": "2026-12-04T10:00:00+03:00"}
     route = kros.post(f"{API}/consents").mock(
-        side_effect=[httpx.Response(502), httpx.Response(201, json=stored), httpx.Response(200, json=stored)]
+        side_effect=[
+            httpx.Response(502),
+            httpx.Response(201, json=stored),
+            httpx.Response(200, json=stored),
+        ]
     )
     body = {"guardianId": "g-1", "studentId": "st-1", "decision": "given"}
     async with make_client(clock) as client:
@@ -391,7 +431,9 @@ async def test_an_idempotency_conflict_is_reported_not_retried(kros, clock):
 async def test_attachments_are_downloaded_with_the_bearer_token(kros, clock):
     url = f"{API}/attachments/att-1/%D0%97%D0%B0%D0%B4%D0%B0%D0%BD%D0%B8%D0%B5.pdf"
     route = kros.get(url).mock(
-        return_value=httpx.Response(200, content=b"%PDF-1.4", headers={"Content-Type": "application/pdf"})
+        return_value=httpx.Response(
+            200, content=b"%PDF-1.4", headers={"Content-Type": "application/pdf"}
+        )
     )
     async with make_client(clock) as client:
         attachment = await client.download_attachment(url)

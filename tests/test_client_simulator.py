@@ -148,9 +148,7 @@ async def test_incremental_read_when_nothing_changed_costs_one_request(simulator
 async def test_reference_listings_answer_304_when_unchanged(simulator):
     async with client_for(simulator) as client:
         first = [page async for page in client.iter_pages("sch-1", "subjects")]
-        again = [
-            page async for page in client.iter_pages("sch-1", "subjects", etag=first[0].etag)
-        ]
+        again = [page async for page in client.iter_pages("sch-1", "subjects", etag=first[0].etag)]
     assert first[0].etag and first[0].items
     assert again[0].not_modified and again[0].items == []
 
@@ -199,3 +197,14 @@ async def test_a_school_outside_the_accounts_rights_is_forbidden():
             await client.read_listing("sch-1", "subjects")
             with pytest.raises(KrosForbiddenError):
                 await client.read_listing("sch-2", "subjects")
+
+
+async def test_the_client_keeps_to_the_rate_limit_without_meeting_a_429():
+    """The client paces itself under KROS's 10/s and 4 in flight (the simulator enforces it)."""
+    with running_simulator(dataclasses.replace(TINY, rate_limit=True)) as running:
+        async with client_for(running, max_requests_per_second=10.0, page_limit=500) as client:
+            await read_school(client, "sch-1")
+        served = running.simulator.stats()
+    assert client.stats.requests > 20, "too few requests to test the pace"
+    assert set(client.stats.by_status) == {200}
+    assert "429" not in served["by_status"]

@@ -37,10 +37,17 @@ whitespace = st.text(alphabet=" \t\u00a0\n", max_size=3)
 
 
 def random_case(text: str, flips: list[bool]) -> str:
-    return "".join(c.upper() if flip else c for c, flip in zip(text, flips + [False] * len(text), strict=False))
+    return "".join(
+        c.upper() if flip else c for c, flip in zip(text, flips + [False] * len(text), strict=False)
+    )
 
 
-@given(st.sampled_from(sorted(CONTRACT_MARKS)), whitespace, whitespace, st.lists(st.booleans(), max_size=6))
+@given(
+    st.sampled_from(sorted(CONTRACT_MARKS)),
+    whitespace,
+    whitespace,
+    st.lists(st.booleans(), max_size=6),
+)
 def test_every_contract_value_parses_whatever_its_spacing_and_case(value, before, after, flips):
     text = before + random_case(value, flips) + after
     mark = parse_mark(text)
@@ -51,12 +58,17 @@ def test_every_contract_value_parses_whatever_its_spacing_and_case(value, before
 @given(st.text(max_size=8))
 def test_any_other_text_is_known_or_an_unknown_code_error(text):
     try:
-        mark = parse_mark(text)
+        parse_mark(text)
     except UnknownCodeError as error:
         assert error.dictionary == "mark" and error.value == text
         return
     assert normalize_code(text) in {normalize_code(k) for k in CONTRACT_MARKS} | {
-        "зачет", "зачтено", "незачет", "не зач", "на", "н\\а"
+        "зачет",
+        "зачтено",
+        "незачет",
+        "не зач",
+        "на",
+        "н\\а",
     }
 
 

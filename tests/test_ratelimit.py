@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 
 from kros_adapter.ratelimit import RequestLimiter
 from tests.kros_fakes import VirtualTime
@@ -17,7 +18,7 @@ async def test_a_burst_passes_at_once_then_the_rate_holds():
             admitted.append(clock.now - 1000.0)
     assert admitted[:10] == [0.0] * 10  # the bucket holds 10 tokens
     assert abs(admitted[29] - 2.0) < 1e-6  # then 10 per second
-    for first, second in zip(admitted[10:], admitted[11:], strict=False):
+    for first, second in itertools.pairwise(admitted[10:]):
         assert second - first >= 0.1 - 1e-9
 
 

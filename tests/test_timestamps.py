@@ -47,7 +47,14 @@ def test_fractional_seconds_are_kept(moment):
 
 @pytest.mark.parametrize(
     "text",
-    ["2026-12-04T10:00:00", "2026-12-04", "yesterday", "", "2026-13-04T10:00:00+03:00", "2026-12-04T10:00:00+25:00"],
+    [
+        "2026-12-04T10:00:00",
+        "2026-12-04",
+        "yesterday",
+        "",
+        "2026-13-04T10:00:00+03:00",
+        "2026-12-04T10:00:00+25:00",
+    ],
 )
 def test_unreadable_or_zoneless_timestamps_are_refused(text):
     with pytest.raises(TimestampError):
