@@ -9,9 +9,11 @@ from rich.table import Table
 
 from bench.client_read import fewest_requests, full_read, truth_counts
 from bench.simulator_process import simulator_process
+from service.logging import configure_logging
 
 
 def main() -> None:
+    configure_logging(level="warning")
     console = Console()
     counts_table = Table(title="Simulator ground truth, scale 1, seed 1 (records per collection)")
     counts_table.add_column("collection")

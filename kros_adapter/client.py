@@ -251,19 +251,22 @@ class KrosClient:
 
     # ----------------------------------------------------------------- documents
 
-    async def iter_document(
+    @asynccontextmanager
+    async def open_document(
         self,
         school_id: str,
         document: str,
         *,
         params: Mapping[str, str] | None = None,
         updated_since: datetime | None = None,
-    ) -> AsyncIterator[Record]:
-        """The records of an XML document (CONTRACT.md §5), parsed as the bytes arrive.
+    ) -> AsyncIterator[DocumentStream]:
+        """An XML document of CONTRACT.md §5, open for reading its records as they arrive.
 
         The document is never held whole: it is refused as soon as it passes
         ``max_document_bytes``, and hostile constructs (DTD, entities, deep nesting)
-        are refused by the parser with :class:`KrosDocumentRefusedError`.
+        are refused by the parser with :class:`KrosDocumentRefusedError`. A refusal can
+        come after records were handed out: apply a document's records only once
+        :meth:`DocumentStream.records` has finished.
         """
         kind = DOCUMENT_KINDS.get(document)
         if kind is None:
@@ -273,9 +276,6 @@ class KrosClient:
             query["updated_since"] = format_timestamp(updated_since)
         url = f"{self._school_url(school_id)}/{document}.xml"
         limit = self.settings.max_document_bytes
-        parser = StreamingDocumentParser(
-            kind, max_bytes=limit, max_depth=self.settings.max_document_depth
-        )
         async with self._open_stream(url, query) as response:
             declared = response.headers.get("Content-Length")
             if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -283,17 +283,24 @@ class KrosClient:
                     f"{document}.xml is {int(declared)} bytes, over max_document_bytes ({limit})",
                     request_id=request_id_of(response),
                 )
-            try:
-                async for chunk in response.aiter_bytes():
-                    self.stats.bytes_received += len(chunk)
-                    for record in parser.feed(chunk):
-                        yield record
-            except httpx.HTTPError as exc:
-                raise KrosTransportError(
-                    f"{document}.xml broke off: {type(exc).__name__}",
-                    request_id=request_id_of(response),
-                ) from exc
-            for record in parser.close():
+            parser = StreamingDocumentParser(
+                kind, max_bytes=limit, max_depth=self.settings.max_document_depth
+            )
+            yield DocumentStream(document, response, parser, self.stats, self._wall_clock())
+
+    async def iter_document(
+        self,
+        school_id: str,
+        document: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        updated_since: datetime | None = None,
+    ) -> AsyncIterator[Record]:
+        """The records of an XML document (see :meth:`open_document`)."""
+        async with self.open_document(
+            school_id, document, params=params, updated_since=updated_since
+        ) as stream:
+            async for record in stream.records():
                 yield record
 
     # ------------------------------------------------------------------ consents
@@ -542,6 +549,40 @@ class KrosClient:
                     self._check(response)
                 return response
         raise AssertionError("unreachable: tenacity re-raises the last error")
+
+
+class DocumentStream:
+    """An open XML document: when KROS produced it, and its records as they arrive."""
+
+    def __init__(
+        self,
+        document: str,
+        response: httpx.Response,
+        parser: StreamingDocumentParser,
+        stats: ClientStats,
+        fallback_time: datetime,
+    ) -> None:
+        self.document = document
+        self.request_id = request_id_of(response)
+        self.server_time = _date_header(response) or fallback_time
+        """KROS's clock when it answered (its ``Date`` header): the document's watermark."""
+        self._response = response
+        self._parser = parser
+        self._stats = stats
+
+    async def records(self) -> AsyncIterator[Record]:
+        try:
+            async for chunk in self._response.aiter_bytes():
+                self._stats.bytes_received += len(chunk)
+                for record in self._parser.feed(chunk):
+                    yield record
+        except httpx.HTTPError as exc:
+            raise KrosTransportError(
+                f"{self.document}.xml broke off: {type(exc).__name__}",
+                request_id=self.request_id,
+            ) from exc
+        for record in self._parser.close():
+            yield record
 
 
 @dataclass(slots=True)

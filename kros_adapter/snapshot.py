@@ -25,6 +25,8 @@ class DocumentResult:
 
     records: dict[str, Record] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
+    server_time: datetime | None = None
+    """KROS's clock when the last read of the document began: its next watermark."""
 
     def fold(self, record: Record) -> None:
         record_id = str(record.get("id"))
@@ -57,7 +59,9 @@ class SchoolSnapshot:
         )
 
     def watermarks(self) -> dict[str, datetime | None]:
-        return {name: result.listing_server_time for name, result in self.collections.items()}
+        """The watermark of every journal collection and document read so far."""
+        marks = {name: result.listing_server_time for name, result in self.collections.items()}
+        return marks | {name: result.server_time for name, result in self.documents.items()}
 
 
 async def read_school(
@@ -90,9 +94,11 @@ async def read_school(
 
     async def document(name: str) -> tuple[str, DocumentResult]:
         result = base.documents[name] if base else DocumentResult()
-        async for record in client.iter_document(school_id, name, updated_since=since.get(name)):
-            result.fold(record)
-            report(name, 1)
+        async with client.open_document(school_id, name, updated_since=since.get(name)) as stream:
+            result.server_time = stream.server_time
+            async for record in stream.records():
+                result.fold(record)
+                report(name, 1)
         return name, result
 
     school_task = asyncio.ensure_future(client.get_school(school_id))

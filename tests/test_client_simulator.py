@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
-from datetime import datetime
 from typing import Any
 
 import pytest
@@ -99,7 +98,6 @@ async def test_incremental_reads_converge_after_inserts_edits_deletions_and_late
                     name: updated_since(watermark, client.settings.overlap_seconds)
                     for name, watermark in snapshot.watermarks().items()
                 }
-                since |= {name: _document_since(snapshot, running) for name in snapshot.documents}
                 snapshot = await read_school(client, "sch-1", since=since, base=snapshot)
             # Let every late commit land, then read once more.
             sim.pause_mutations(True)
@@ -108,17 +106,10 @@ async def test_incremental_reads_converge_after_inserts_edits_deletions_and_late
                 name: updated_since(watermark, client.settings.overlap_seconds)
                 for name, watermark in snapshot.watermarks().items()
             }
-            since |= {name: _document_since(snapshot, running) for name in snapshot.documents}
             snapshot = await read_school(client, "sch-1", since=since, base=snapshot)
         after = sim.dump("sch-1")
     assert after != before, "the simulator changed nothing"
     assert_equal_truth(as_truth(snapshot), after)
-
-
-def _document_since(snapshot: SchoolSnapshot, running: RunningSimulator) -> datetime | None:
-    # Documents have no server_time: re-read them from the marks listing's watermark.
-    watermark = snapshot.collections["marks"].listing_server_time
-    return updated_since(watermark, 120.0)
 
 
 async def test_an_old_watermark_answers_changes_expired(simulator):

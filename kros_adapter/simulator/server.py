@@ -32,6 +32,7 @@ from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email.utils import formatdate
 from typing import Any, Protocol
 from urllib.parse import parse_qsl, quote
 
@@ -419,7 +420,10 @@ class _Gate:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                message["headers"] = [*message.get("headers", ()), header]
+                # KROS's own clock in the Date header, as a real server sends it: clients
+                # take a document's watermark from it (documents have no server_time).
+                date = formatdate(self.sim.now().timestamp(), usegmt=True).encode("ascii")
+                message["headers"] = [*message.get("headers", ()), header, (b"date", date)]
             await send(message)
 
         path: str = scope["path"]
@@ -853,6 +857,8 @@ _UVICORN: dict[str, Any] = {
     "ws": "none",
     "lifespan": "off",
     "access_log": False,
+    "date_header": False,  # the gate sends the simulated clock's Date instead
+    "server_header": False,
     # Logging belongs to the process that embeds the simulator (service.logging):
     # uvicorn must not install its own handlers or levels.
     "log_config": None,
