@@ -46,6 +46,7 @@ __all__ = [
     "Tombstone",
     "collections",
     "compile_mappings",
+    "load",
     "mapping",
     "normalize",
     "reload",
@@ -158,6 +159,12 @@ def _mappings() -> dict[str, CompiledMapping]:
                 _compiled = compile_mappings(read_directory(COLLECTIONS_DIRECTORY))
             compiled = _compiled
     return compiled
+
+
+def load() -> None:
+    """Read and check the mapping files now: at start-up, so a bad file stops the service
+    before any sync rather than at its first record."""
+    _mappings()
 
 
 def reload() -> None:

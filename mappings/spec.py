@@ -49,7 +49,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Literal
 
-from sqlalchemy import JSON, Column, Table
+from sqlalchemy import JSON, Table
 
 from mappings.codes import vocabulary
 from mappings.errors import DictionaryError
@@ -329,20 +329,14 @@ def _check_coverage(
     for column in table.c:
         if column.name in exempt:
             continue
-        entry = filled.get(column.name)
-        if entry is None:
+        filler = filled.get(column.name)
+        if filler is None:
             raise DictionaryError(f"{file}: [{where}]: nothing fills {table.name}.{column.name}")
-        may_be_empty = entry.optional and entry.default is None
-        if may_be_empty and not column.nullable and not _always_filled(entry, column):
+        if filler.optional and filler.default is None and not column.nullable:
             raise DictionaryError(
-                f"{file}: {where}.{entry.target}: optional, but {table.name}.{column.name} "
+                f"{file}: {where}.{filler.target}: optional, but {table.name}.{column.name} "
                 "is NOT NULL (give a default or make it required)"
             )
-
-
-def _always_filled(entry: ColumnSpec, column: Column[Any]) -> bool:
-    # attendance's original text is filled whenever the meaning is.
-    return entry.convert == "attendance" and column.name == entry.options.get("original")
 
 
 def _check_types(file: str, where: str, table: Table, entry: ColumnSpec) -> None:

@@ -105,11 +105,12 @@ def _bounded(base: Callable[[Any], int], low: int | None, high: int | None) -> P
         return base
     lowest = -(2**63) if low is None else low
     highest = 2**63 - 1 if high is None else high
+    bounds = f"{'' if low is None else low}…{'' if high is None else high}"
 
     def parse(value: Any) -> int:
         number = base(value)
         if number < lowest or number > highest:
-            raise ValueError(f"{number} is outside {low if low is not None else ''}…{high or ''}")
+            raise ValueError(f"{number} is outside {bounds}")
         return number
 
     return parse

@@ -148,8 +148,8 @@ class Subject(Entity):
 
 
 class Teacher(Entity):
-    last_name: str
-    first_name: str
+    last_name: str = Field(description="Surname")
+    first_name: str = Field(description="Given name")
     middle_name: str | None = Field(description="Patronymic, if any")
     position: str | None = Field(description="Staff position")
     subject_source_ids: list[str] = Field(
@@ -172,7 +172,7 @@ class Group(Entity):
     """A group of a class, a stream across classes, or an individual plan."""
 
     year_source_id: str = Field(description=_ref("academic year"))
-    name: str
+    name: str = Field(description="e.g. 5А, Английский язык, 1 группа")
     kind: GroupKind = Field(description="group, stream or individual")
     subject_source_id: str = Field(description=_ref("subject"))
     class_source_ids: list[str] = Field(description="Classes it draws from (group_classes)")
@@ -181,14 +181,14 @@ class Group(Entity):
 
 
 class Student(Entity):
-    last_name: str
-    first_name: str
+    last_name: str = Field(description="Surname")
+    first_name: str = Field(description="Given name")
     middle_name: str | None = Field(description="Patronymic, if any")
-    birth_date: dt.date
+    birth_date: dt.date = Field(description="Date of birth")
     class_source_id: str = Field(description=_ref("class"))
     individual_plan: bool = Field(description="Learns on an individual plan")
     status: StudentStatus = Field(description="active or left")
-    enrolled_on: dt.date
+    enrolled_on: dt.date = Field(description="Date of enrolment")
     left_on: dt.date | None = Field(description="When the student left, if they did")
 
 
@@ -201,8 +201,8 @@ class GuardianContact(BaseModel):
     kind: ContactKind = Field(description="email, phone or messenger")
     value: str = Field(description="The address or number")
     basis_kind: BasisKind = Field(description="paper (written application) or esign")
-    basis_document_no: str
-    basis_document_date: dt.date
+    basis_document_no: str = Field(description="Number of the application or e-document")
+    basis_document_date: dt.date = Field(description="Its date")
     basis_registered_by: str | None = Field(description="Who registered a paper application")
     basis_signer: str | None = Field(description="Signer of an e-signed document")
     basis_signature: str | None = Field(description="Base64 detached signature (esign)")
@@ -211,8 +211,8 @@ class GuardianContact(BaseModel):
 class Guardian(Entity):
     """A parent or other legal guardian (законный представитель)."""
 
-    last_name: str
-    first_name: str
+    last_name: str = Field(description="Surname")
+    first_name: str = Field(description="Given name")
     middle_name: str | None = Field(description="Patronymic, if any")
     relation: Relation = Field(description="mother, father, guardian or trustee")
     student_source_ids: list[str] = Field(
@@ -229,7 +229,7 @@ class Curriculum(Entity):
     group_source_id: str | None = Field(description=_ref("group, when planned for a group"))
     subject_source_id: str = Field(description=_ref("subject"))
     period_source_id: str = Field(description=_ref("period"))
-    planned_lessons: int
+    planned_lessons: int = Field(description="Lessons planned in the period")
     by_type: dict[str, int] = Field(description="Planned lessons by lesson type")
 
 
@@ -245,10 +245,12 @@ class Lesson(Entity):
     group_source_id: str | None = Field(description=_ref("group, for a group lesson"))
     subject_source_id: str = Field(description=_ref("subject"))
     teacher_source_id: str = Field(description=_ref("teacher as planned"))
-    room: str | None
-    topic: str | None
-    lesson_type: LessonType
-    status: LessonStatus
+    room: str | None = Field(description="Room, if set")
+    topic: str | None = Field(description="Topic of the lesson, if set")
+    lesson_type: LessonType = Field(
+        description="lesson, control, lab, practical, test or excursion"
+    )
+    status: LessonStatus = Field(description="scheduled, conducted or cancelled")
     period_source_id: str = Field(description=_ref("period"))
 
 
@@ -256,12 +258,12 @@ class LessonChange(Entity):
     """A substitution, move or cancellation of a lesson."""
 
     lesson_source_id: str = Field(description=_ref("lesson"))
-    kind: LessonChangeKind
+    kind: LessonChangeKind = Field(description="substitution, move or cancel")
     teacher_source_id: str | None = Field(description=_ref("substitute teacher"))
     new_date: dt.date | None = Field(description="New local date of a moved lesson")
     new_slot: int | None = Field(description="New slot of a moved lesson")
-    new_room: str | None
-    reason: str | None
+    new_room: str | None = Field(description="New room, if changed")
+    reason: str | None = Field(description="Reason given, if any")
     announced_at: AwareDatetime = Field(description="When it was announced, UTC")
 
 
@@ -271,7 +273,7 @@ class ControlWork(Entity):
     group_source_id: str | None = Field(description=_ref("group"))
     subject_source_id: str = Field(description=_ref("subject"))
     kind: ControlWorkKind = Field(description="control, test, vpr or diagnostic")
-    title: str
+    title: str = Field(description="e.g. Контрольный диктант")
 
 
 class HomeworkAttachment(BaseModel):
@@ -287,9 +289,9 @@ class Homework(Entity):
     subject_source_id: str = Field(description=_ref("subject"))
     class_source_id: str | None = Field(description=_ref("class"))
     group_source_id: str | None = Field(description=_ref("group"))
-    assigned_on: dt.date
-    due_on: dt.date
-    text: str
+    assigned_on: dt.date = Field(description="Local date it was set")
+    due_on: dt.date = Field(description="Local date it is due")
+    text: str = Field(description="The assignment")
     attachments: list[HomeworkAttachment] = Field(description="Files (homework_attachments)")
 
 
@@ -304,8 +306,10 @@ class Mark(MarkValueOptional, Entity):
     )
     value_text: str = Field(description="The value exactly as the teacher put it")
     weight: int = Field(description="1–5")
-    work_kind: WorkKind
-    comment: str | None
+    work_kind: WorkKind = Field(
+        description="answer, control, homework, test, lab, dictation, essay or other"
+    )
+    comment: str | None = Field(description="Teacher's comment, if any")
 
 
 class AttendanceEntry(Entity):
@@ -316,7 +320,7 @@ class AttendanceEntry(Entity):
         description="absent (н), ill (б), excused (у), truant (п), late (о)"
     )
     code_text: str = Field(description="The code exactly as KROS sent it")
-    comment: str | None
+    comment: str | None = Field(description="Comment, if any")
 
 
 class Recommendation(Entity):
@@ -324,7 +328,7 @@ class Recommendation(Entity):
     subject_source_id: str | None = Field(description=_ref("subject, if any"))
     teacher_source_id: str = Field(description=_ref("teacher"))
     date: dt.date = Field(description="Local date")
-    text: str
+    text: str = Field(description="The recommendation")
 
 
 # --------------------------------------------------------------------------- documents
@@ -338,7 +342,7 @@ class FinalGrade(MarkValueOptional, Entity):
     class_name: str | None = Field(description="The class's name as the document gave it")
     student_source_id: str = Field(description=_ref("student"))
     subject_source_id: str = Field(description=_ref("subject"))
-    kind: FinalGradeKind
+    kind: FinalGradeKind = Field(description="quarter, half_year, trimester, year, exam or final")
     set_on: dt.date | None = Field(description="When the grade was set; null while deferred")
     teacher_source_id: str = Field(description=_ref("teacher"))
     deferred: bool = Field(description="Postponed (отсрочка); the value columns are null")
@@ -353,9 +357,9 @@ class ExamResult(MarkValueOptional, Entity):
     student_source_id: str = Field(description=_ref("student"))
     subject_source_id: str = Field(description=_ref("subject"))
     exam: str = Field(description="e.g. ОГЭ")
-    held_on: dt.date
-    score: int
-    max_score: int
+    held_on: dt.date = Field(description="Local date of the exam")
+    score: int = Field(description="Points scored")
+    max_score: int = Field(description="Points possible")
     result_at: AwareDatetime = Field(
         description="When the result became known in KROS (the 24-hour clock starts), UTC"
     )
@@ -369,8 +373,8 @@ class Consent(Entity):
     decision: ConsentDecision = Field(description="given, refused or revoked")
     decided_at: AwareDatetime = Field(description="UTC")
     basis_kind: BasisKind = Field(description="paper (written application) or esign")
-    basis_document_no: str
-    basis_document_date: dt.date
+    basis_document_no: str = Field(description="Number of the application or e-document")
+    basis_document_date: dt.date = Field(description="Its date")
     basis_registered_by: str | None = Field(description="Who registered a paper application")
     basis_signer: str | None = Field(description="Signer of an e-signed document")
     basis_signature: str | None = Field(description="Base64 detached signature (esign)")

@@ -555,10 +555,23 @@ checkpoints = Table(
     Column("position_updated_at", UTCDateTime, nullable=True),
     Column("position_source_id", String, nullable=True),
     Column("etag", String, nullable=True),
-    Column("full_read_started_at", UTCDateTime, nullable=True),
+    Column("listing_started_at", UTCDateTime, nullable=True),
+    Column("listing_full", Boolean, nullable=False, default=False),
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("school_id", "stream"),
 )
+
+reconcile_seen = Table(
+    "reconcile_seen",
+    metadata,
+    Column("school_id", String, nullable=False),
+    Column("stream", String, nullable=False),
+    Column("source_id", String, nullable=False),
+    PrimaryKeyConstraint("school_id", "stream", "source_id"),
+)
+"""The ids a full listing in progress has seen: after it completes, stored rows that are
+not among them are marked deleted (CONTRACT.md §3). Kept in the store, not in memory,
+so a full listing interrupted by a crash still reconciles correctly when it resumes."""
 
 leases = Table(
     "leases",
@@ -618,6 +631,7 @@ commit, so writers commit in version order (SPEC.md: assigned in commit order)."
 PRODUCT_TABLES: tuple[Table, ...] = (
     sync_runs,
     checkpoints,
+    reconcile_seen,
     leases,
     quarantine,
     raw_payloads,

@@ -41,9 +41,12 @@ from kros_adapter.errors import (
 )
 from kros_adapter.simulator.model import DEFAULT_TODAY, FaultProfile, SimulatorOptions
 from kros_adapter.timestamps import REGION_TZ
+from mappings.errors import DictionaryError
 from service.config import CONFIG_PATH_ENV, AppConfig, load_config
 from service.errors import ConfigError, ServiceError
 from service.logging import configure_logging
+from sync.errors import SyncError
+from sync.streams import UnknownStreamError
 
 PROG_NAME = "kros-adapter"
 USAGE_EXIT = 2
@@ -69,6 +72,9 @@ FAILURES: tuple[tuple[type[Exception], int, str], ...] = (
     ),
     (KrosProtocolError, FAILURE_EXIT, "KROS answered outside its contract; report it with the log"),
     (KrosError, FAILURE_EXIT, "see the log"),
+    (UnknownStreamError, USAGE_EXIT, f"see '{PROG_NAME} sync --help'"),
+    (DictionaryError, USAGE_EXIT, "fix the mapping or dictionary file it names"),
+    (SyncError, FAILURE_EXIT, ""),
 )
 """How each known error ends a command. Later layers add their rows here."""
 
@@ -332,6 +338,116 @@ def demo(scale: float, seed: int, no_wait: bool) -> None:
 
     configure_logging(level="warning")
     run_demo(Console(), DemoOptions(scale=scale, seed=seed, wait_for_interrupt=not no_wait))
+
+
+# --- sync, status, export, quarantine, db ----------------------------------------------
+
+
+@main.command("sync")
+@click.option("--full", is_flag=True, help="Read everything again and reconcile deletions.")
+@click.option(
+    "--stream", "streams", multiple=True, help="Only this stream (repeatable): marks, lessons, …"
+)
+@click.option("--school", default=None, help="Only this school id.")
+@click.pass_obj
+def sync_command(state: CliState, full: bool, streams: tuple[str, ...], school: str | None) -> None:
+    """One sync now (the manual resync): progress on a terminal, a summary at the end."""
+    from service import sync_commands
+
+    config = state.config()
+    configure_logging(
+        level="debug" if state.debug else config.logging.level, fmt=config.logging.format
+    )
+    console = Console()
+    options = sync_commands.sync_options(config, full=full, streams=streams, school=school)
+    summary = sync_commands.run_sync(config, options, console)
+    console.print(sync_commands.summary_table(summary))
+    quarantined = sum(result.quarantined for result in summary.streams)
+    if quarantined:
+        console.print(f"{quarantined} records held in quarantine: '{PROG_NAME} quarantine list'")
+    if summary.failed:
+        first = summary.failed[0]
+        raise SyncError(
+            f"{len(summary.failed)} stream(s) failed, first {first.school_id}/{first.stream}: "
+            f"{first.error}"
+        )
+
+
+@main.command()
+@click.pass_obj
+def status(state: CliState) -> None:
+    """Last runs per stream, watermarks, lag, quarantined records and alerts."""
+    from service import sync_commands
+
+    config = state.config()
+    statuses = sync_commands.status_rows(config)
+    Console().print(sync_commands.status_table(statuses, config.sync.quarantine_alert_rate))
+
+
+@main.command()
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["jsonl"]),
+    default="jsonl",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--since-version",
+    type=click.IntRange(min=0),
+    default=0,
+    show_default=True,
+    help="Only rows with change_version above this (exclusive).",
+)
+@click.pass_obj
+def export(state: CliState, fmt: str, since_version: int) -> None:
+    """The normalized store as JSON Lines on stdout, in change_version order."""
+    from service import sync_commands
+
+    count = sync_commands.export(state.config(), since_version, sys.stdout.buffer)
+    click.echo(f"{count} rows exported", err=True)
+
+
+@main.group("quarantine")
+def quarantine_group() -> None:
+    """Records KROS sent that could not be stored, with their reasons."""
+
+
+@quarantine_group.command("list")
+@click.option("--school", default=None, help="Only this school id.")
+@click.option("--stream", default=None, help="Only this stream.")
+@click.pass_obj
+def quarantine_list(state: CliState, school: str | None, stream: str | None) -> None:
+    """The records held in quarantine and why."""
+    from service import sync_commands
+
+    Console().print(sync_commands.quarantine_rows(state.config(), school, stream))
+
+
+@quarantine_group.command("retry")
+@click.pass_obj
+def quarantine_retry(state: CliState) -> None:
+    """Try the held records again, after an alias or a mapping was fixed."""
+    from service import sync_commands
+
+    released, still = sync_commands.retry_quarantine(state.config())
+    click.echo(f"{released} records stored, {still} still held")
+
+
+@main.group("db")
+def db_group() -> None:
+    """The store's schema."""
+
+
+@db_group.command("upgrade")
+@click.pass_obj
+def db_upgrade(state: CliState) -> None:
+    """Create or migrate the store's tables to the current version."""
+    from service import sync_commands
+
+    revision = sync_commands.upgrade(state.config())
+    click.echo(f"store at revision {revision}")
 
 
 def counts_table(counts: Mapping[str, Any]) -> Table:

@@ -284,11 +284,19 @@ class LoggingSection(Section):
         return value.strip().lower() if isinstance(value, str) else value
 
 
+class SyncSection(Section):
+    """``[sync]``: how runs coordinate and when quarantine is worth an alert."""
+
+    lease_seconds: float = Field(60.0, ge=10)
+    quarantine_alert_rate: float = Field(0.01, ge=0, le=1)
+
+
 class AppConfig(Section):
     """The whole configuration; each layer receives its own part of it."""
 
     kros: KrosSection
     store: StoreSection = Field(default_factory=StoreSection)
+    sync: SyncSection = Field(default_factory=SyncSection)
     web: WebSection = Field(default_factory=WebSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
 

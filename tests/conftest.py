@@ -9,6 +9,8 @@ import pytest
 
 from service.logging import reset_logging
 
+pytest_plugins = ["tests.store_fixtures"]
+
 
 @pytest.fixture(autouse=True)
 def _reset_logging() -> Iterator[None]:

@@ -93,9 +93,17 @@ def upgrade() -> None:
         sa.Column("position_updated_at", sa.DateTime(timezone=True), nullable=True),
         sa.Column("position_source_id", sa.String(), nullable=True),
         sa.Column("etag", sa.String(), nullable=True),
-        sa.Column("full_read_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("listing_started_at", sa.DateTime(timezone=True), nullable=True),
+        sa.Column("listing_full", sa.Boolean(), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("school_id", "stream", name=op.f("pk_checkpoints")),
+    )
+    op.create_table(
+        "reconcile_seen",
+        sa.Column("school_id", sa.String(), nullable=False),
+        sa.Column("stream", sa.String(), nullable=False),
+        sa.Column("source_id", sa.String(), nullable=False),
+        sa.PrimaryKeyConstraint("school_id", "stream", "source_id", name=op.f("pk_reconcile_seen")),
     )
     op.create_table(
         "classes",
@@ -816,6 +824,7 @@ TABLES = (
     "attendance",
     "change_counter",
     "checkpoints",
+    "reconcile_seen",
     "classes",
     "consent_channels",
     "consents",
