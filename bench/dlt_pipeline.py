@@ -73,20 +73,23 @@ def dlt_load(base_url: str, workdir: Path, *, school_id: str = "sch-1") -> DltFi
     import dlt
     from dlt.sources.rest_api import rest_api_source
 
+    workdir.mkdir(parents=True, exist_ok=True)
     source = rest_api_source(_source_config(base_url, school_id))  # type: ignore[arg-type]
     pipeline = dlt.pipeline(
         pipeline_name="kros_bench",
         pipelines_dir=str(workdir / "dlt-pipelines"),
         destination=dlt.destinations.sqlalchemy(f"sqlite:///{workdir / 'dlt.db'}"),
         dataset_name="kros",
-        progress=None,
     )
     started = time.perf_counter()
     pipeline.run(source)
     seconds = time.perf_counter() - started
     trace = pipeline.last_trace
+    normalized = trace.last_normalize_info if trace is not None else None
+    if trace is None or normalized is None:
+        raise RuntimeError("dlt left no trace of its run")
     steps = {step.step: step for step in trace.steps}
-    row_counts = trace.last_normalize_info.row_counts
+    row_counts = normalized.row_counts
     # Only the collections' own tables count as records: child tables (nested lists)
     # and dlt's bookkeeping tables are dlt's layout, not records KROS sent.
     tables = {pipeline.default_schema.naming.normalize_table_identifier(n) for n in COLLECTIONS}

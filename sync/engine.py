@@ -332,10 +332,17 @@ class _StreamRun:
             current = final
 
     async def _document(self, checkpoint: Checkpoint) -> None:
+        watermark = None if self.options.full else checkpoint.watermark
+        try:
+            await self._read_document(checkpoint, watermark)
+        except KrosChangesExpiredError:
+            log.warning("sync.changes_expired", school=self.school_id, stream=self.stream.name)
+            await self._read_document(checkpoint, None)
+
+    async def _read_document(self, checkpoint: Checkpoint, watermark: datetime | None) -> None:
         """A document is applied in one transaction once it has been read whole and
         found sound: a refused document leaves nothing behind."""
         overlap = timedelta(seconds=self.options.overlap_seconds)
-        watermark = None if self.options.full else checkpoint.watermark
         full = watermark is None
         since = None if watermark is None else watermark - overlap
         self.result.mode = "full" if full else "incremental"
