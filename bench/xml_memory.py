@@ -152,8 +152,19 @@ def _file_chunks(path: Path) -> Iterator[bytes]:
 
 
 def _peak_rss() -> int:
-    # Linux reports ru_maxrss in KiB.
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    """This process's peak RSS in bytes, since its ``exec``.
+
+    ``getrusage(RUSAGE_SELF).ru_maxrss`` would be the obvious reading, but Linux carries
+    it across ``fork`` + ``exec``: the child starts with the bench process's peak
+    (hundreds of MB after the sync rows) and would report that. ``VmHWM`` is the high
+    water mark of the process's own address space, which ``exec`` starts afresh.
+    """
+    status = Path("/proc/self/status")
+    if status.exists():
+        for line in status.read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024  # reported in kB
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux: KiB
 
 
 def _child(path: Path) -> None:

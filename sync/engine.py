@@ -135,7 +135,7 @@ class SyncEngine:
         lease = Lease(school_id, stream.name, self.holder, timedelta(seconds=options.lease_seconds))
         started = time.perf_counter()
         try:
-            run_id = await self._write(lambda c: self._begin_run(c, lease, result))
+            run_id, checkpoint = await self._write(lambda c: self._begin_run(c, lease, result))
         except LeaseHeldError as exc:
             result.mode = "refused"
             result.error = str(exc)
@@ -143,7 +143,7 @@ class SyncEngine:
         renewer = asyncio.create_task(self._keep_renewing(lease, options.lease_seconds))
         try:
             runner = _StreamRun(self, school_id, stream, options, lease, result)
-            await runner.run()
+            await runner.run(checkpoint)
         except (SyncError, RecordError) as exc:
             result.error = str(exc)
         except Exception as exc:
@@ -157,8 +157,22 @@ class SyncEngine:
             await self._write(lambda c: self._end_run(c, lease, run_id, result))
         return result
 
-    def _begin_run(self, connection: Connection, lease: Lease, result: StreamResult) -> int:
+    def _begin_run(
+        self, connection: Connection, lease: Lease, result: StreamResult
+    ) -> tuple[int, Checkpoint]:
+        """Take the lease, record the run, and give held records another chance (a fixed
+        alias, a reference that arrived late) — one transaction."""
         now = self.clock()
+        # Runs of this stream still "running" were killed: their lease is what we take.
+        connection.execute(
+            update(sync_runs)
+            .where(
+                sync_runs.c.school_id == result.school_id,
+                sync_runs.c.stream == result.stream,
+                sync_runs.c.status == "running",
+            )
+            .values(status="interrupted")
+        )
         run_id = connection.execute(
             insert(sync_runs)
             .values(
@@ -175,7 +189,9 @@ class SyncEngine:
             .returning(sync_runs.c.id)
         ).scalar_one()
         lease.acquire(connection, now, int(run_id))
-        return int(run_id)
+        released, _still = retry_quarantined(connection, result.school_id, result.stream, now)
+        result.written += released
+        return int(run_id), checkpoints.load(connection, result.school_id, result.stream)
 
     def _end_run(
         self, connection: Connection, lease: Lease, run_id: int, result: StreamResult
@@ -235,11 +251,7 @@ class _StreamRun:
         self.mapping = mapping(stream.mapping)
         self.table = metadata.tables[self.mapping.table]
 
-    async def run(self) -> None:
-        checkpoint = await self.engine._write(
-            lambda c: checkpoints.load(c, self.school_id, self.stream.name)
-        )
-        await self.engine._write(self._retry_quarantine)
+    async def run(self, checkpoint: Checkpoint) -> None:
         if self.stream.kind == "school":
             await self._school(checkpoint)
         elif self.stream.kind == "reference":
@@ -475,13 +487,6 @@ class _StreamRun:
                 tombstoned=len(missing),
             )
         return len(missing)
-
-    def _retry_quarantine(self, connection: Connection) -> None:
-        """Records held earlier get another chance (a fixed alias, a late reference)."""
-        released, _still = retry_quarantined(
-            connection, self.school_id, self.stream.name, self.engine.clock()
-        )
-        self.result.written += released
 
     def _count(self, counts: WriteCounts, quarantined: int) -> None:
         self.result.written += counts.written
