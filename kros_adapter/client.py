@@ -43,7 +43,7 @@ from kros_adapter.errors import (
     KrosRetriableError,
     KrosTransportError,
 )
-from kros_adapter.incremental import Deduplicator, record_updated_at
+from kros_adapter.incremental import UNKNOWN_TIME, Deduplicator
 from kros_adapter.pagination import CursorGuard, Envelope, Page, Record, parse_envelope
 from kros_adapter.ratelimit import RequestLimiter
 from kros_adapter.responses import decode_json, raise_for_status, request_id_of
@@ -627,14 +627,19 @@ class _ListingState:
     def page(self, fetched: _FetchedPage, envelope: Envelope, *, is_last: bool) -> Page:
         if self.server_time is None:
             self.server_time = envelope.server_time
-        items = [record for record in envelope.items if self.dedupe.admit(record)]
-        for record in items:
-            updated = record_updated_at(record)
+        items: list[Record] = []
+        position = self.position
+        for record in envelope.items:
+            updated = self.dedupe.check(record)
+            if updated is None:
+                continue
+            items.append(record)
             record_id = record.get("id")
-            if updated is not None and isinstance(record_id, str):
+            if updated is not UNKNOWN_TIME and isinstance(record_id, str):
                 key = (updated, record_id)
-                if self.position is None or key > self.position:
-                    self.position = key
+                if position is None or key > position:
+                    position = key
+        self.position = position
         self.number += 1
         return Page(
             items=items,

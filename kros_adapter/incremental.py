@@ -37,7 +37,7 @@ def record_updated_at(record: dict[str, Any], field: str = "updated_at") -> date
 
 
 # A record without a readable time still passes once, and loses to any timed version.
-_UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
+UNKNOWN_TIME = datetime.min.replace(tzinfo=UTC)
 
 
 class Deduplicator:
@@ -48,15 +48,20 @@ class Deduplicator:
         self._newest: dict[str, datetime] = {}
 
     def admit(self, record: dict[str, Any]) -> bool:
+        return self.check(record) is not None
+
+    def check(self, record: dict[str, Any]) -> datetime | None:
+        """The record's change time if it passes (``UNKNOWN_TIME`` when unreadable), or
+        ``None`` for a copy no newer than one that already passed for its id."""
+        updated = record_updated_at(record, self._field) or UNKNOWN_TIME
         record_id = record.get("id")
         if not isinstance(record_id, str):
-            return True
-        updated = record_updated_at(record, self._field) or _UNKNOWN_TIME
+            return updated
         seen = self._newest.get(record_id)
         if seen is not None and seen >= updated:
-            return False
+            return None
         self._newest[record_id] = updated
-        return True
+        return updated
 
     def __len__(self) -> int:
         return len(self._newest)

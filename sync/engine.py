@@ -29,13 +29,14 @@ from kros_adapter.pagination import Page
 from mappings.engine import mapping
 from mappings.errors import RecordError
 from schemas.tables import metadata, reconcile_seen, sync_runs
-from sync import checkpoints
-from sync.batches import apply_batch, retry_quarantined
+from sync import checkpoints, quarantine
+from sync.batches import Batch, normalize_batch, retry_quarantined, store_batch
 from sync.checkpoints import Checkpoint
 from sync.dialects import dialect_insert
 from sync.errors import LeaseHeldError, SyncError
 from sync.leases import DEFAULT_LEASE_SECONDS, Lease, new_holder
 from sync.quarantine import source_id_of
+from sync.references import ReferenceIndex
 from sync.store import Store
 from sync.streams import StreamSpec, select_streams
 from sync.versions import VersionAllocator
@@ -71,6 +72,8 @@ class StreamResult:
     mode: str = ""
     seconds: float = 0.0
     error: str | None = None
+    held_ids: set[str] = field(default_factory=set, repr=False)
+    """Ids of this stream in quarantine while the run goes (keeps releases cheap)."""
 
 
 @dataclass(slots=True)
@@ -107,6 +110,7 @@ class SyncEngine:
         self.clock = clock
         self.holder = holder or new_holder()
         self.progress = progress or (lambda result, records: None)
+        self.references = ReferenceIndex()
         self._write_lock = asyncio.Lock()
 
     async def run(self, options: SyncOptions) -> RunSummary:
@@ -189,8 +193,12 @@ class SyncEngine:
             .returning(sync_runs.c.id)
         ).scalar_one()
         lease.acquire(connection, now, int(run_id))
-        released, _still = retry_quarantined(connection, result.school_id, result.stream, now)
+        released, _still = retry_quarantined(
+            connection, result.school_id, result.stream, now, self.references
+        )
         result.written += released
+        held = quarantine.pending(connection, school_id=result.school_id, stream=result.stream)
+        result.held_ids = {row["source_id"] for row in held}
         return int(run_id), checkpoints.load(connection, result.school_id, result.stream)
 
     def _end_run(
@@ -271,20 +279,15 @@ class _StreamRun:
         self.result.requests += 1
         if resource.record is None:
             return
-        record = resource.record
-        await self.engine._write(
-            lambda c: self._apply(
-                c,
-                [record],
-                checkpoint.completed(etag=resource.etag or ""),
-                seen=False,
-            )
-        )
+        batch = normalize_batch(self.stream.name, self.school_id, [resource.record])
+        done = checkpoint.completed(etag=resource.etag or "")
+        await self.engine._write(lambda c: self._apply(c, batch, done, seen=False))
 
     async def _reference(self, checkpoint: Checkpoint) -> None:
         """Reference data: read whole when its ETag changed, reconciled every time."""
         self.result.mode = "full"
         etag = None if self.options.full else checkpoint.etag
+        reconcile = checkpoint.watermark is not None
         current = checkpoint
         async for page in self.engine.client.iter_pages(
             self.school_id, self.stream.name, etag=etag
@@ -297,7 +300,7 @@ class _StreamRun:
                 listing_started_at=page.listing_server_time, full=True, position=None
             )
             final = current.completed(etag=page.etag or "") if page.is_last else current
-            await self._apply_page(page, final, full=True, listing_started=current)
+            await self._apply_page(page, final, reconcile=reconcile, listing_started=current)
             current = final
 
     async def _journal(self, checkpoint: Checkpoint) -> None:
@@ -331,6 +334,10 @@ class _StreamRun:
         return False, checkpoint.watermark - overlap
 
     async def _listing(self, checkpoint: Checkpoint, *, full: bool, since: datetime | None) -> None:
+        # A full read reconciles deletions, except the very first listing of a stream:
+        # nothing can be in the store for it that this listing (or an interrupted
+        # attempt of it, whose deletions come back as tombstones) did not write.
+        reconcile = full and checkpoint.watermark is not None
         current = checkpoint
         async for page in self.engine.client.iter_pages(
             self.school_id, self.stream.name, updated_since=since
@@ -340,7 +347,7 @@ class _StreamRun:
                 listing_started_at=page.listing_server_time, full=full, position=page.position
             )
             final = current.completed() if page.is_last else current
-            await self._apply_page(page, final, full=full, listing_started=current)
+            await self._apply_page(page, final, reconcile=reconcile, listing_started=current)
             current = final
 
     async def _document(self, checkpoint: Checkpoint) -> None:
@@ -369,23 +376,27 @@ class _StreamRun:
         listing = checkpoint.page_applied(listing_started_at=started, full=full, position=None)
         done = listing.completed()
         self.result.read += len(records)
+        batch = await asyncio.to_thread(normalize_batch, self.stream.name, self.school_id, records)
+        reconcile_from = listing if full and checkpoint.watermark is not None else None
         await self.engine._write(
-            lambda c: self._apply(
-                c, records, done, seen=False, reconcile_from=listing if full else None
-            )
+            lambda c: self._apply(c, batch, done, seen=False, reconcile_from=reconcile_from)
         )
         self.engine.progress(self.result, len(records))
 
     # -------------------------------------------------------------- applying
 
     async def _apply_page(
-        self, page: Page, checkpoint: Checkpoint, *, full: bool, listing_started: Checkpoint
+        self, page: Page, checkpoint: Checkpoint, *, reconcile: bool, listing_started: Checkpoint
     ) -> None:
         self.result.read += len(page.items)
-        reconcile_from = listing_started if (full and page.is_last) else None
+        reconcile_from = listing_started if (reconcile and page.is_last) else None
+        # Mapping is pure: it runs before the write lock, beside the previous page's write.
+        batch = await asyncio.to_thread(
+            normalize_batch, self.stream.name, self.school_id, page.items
+        )
         await self.engine._write(
             lambda c: self._apply(
-                c, page.items, checkpoint, seen=full, reconcile_from=reconcile_from
+                c, batch, checkpoint, seen=reconcile, reconcile_from=reconcile_from
             )
         )
         self.engine.progress(self.result, len(page.items))
@@ -393,7 +404,7 @@ class _StreamRun:
     def _apply(
         self,
         connection: Connection,
-        records: Sequence[dict[str, Any]],
+        batch: Batch,
         checkpoint: Checkpoint,
         *,
         seen: bool,
@@ -402,9 +413,16 @@ class _StreamRun:
         now = self.engine.clock()
         self.lease.renew(connection, now)
         versions = VersionAllocator(connection)
-        counts, held = apply_batch(
-            connection, self.stream.name, self.school_id, records, versions, now
+        counts, held = store_batch(
+            connection,
+            batch,
+            self.school_id,
+            versions,
+            now,
+            self.engine.references,
+            self.result.held_ids,
         )
+        records = batch.payloads
         if seen:
             self._remember_seen(connection, records)
         if reconcile_from is not None:
