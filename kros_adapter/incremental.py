@@ -30,10 +30,22 @@ def record_updated_at(record: dict[str, Any], field: str = "updated_at") -> date
     value = record.get(field)
     if not isinstance(value, str):
         return None
+    parsed = _parsed.get(value)
+    if parsed is not None:
+        return parsed
     try:
-        return parse_timestamp(value)
+        parsed = parse_timestamp(value)
     except TimestampError:
         return None
+    if len(_parsed) >= _MEMO_LIMIT:
+        _parsed.clear()
+    _parsed[value] = parsed
+    return parsed
+
+
+# Records of one lesson share their change time: a small memo saves most of the parsing.
+_MEMO_LIMIT = 4096
+_parsed: dict[str, datetime] = {}
 
 
 # A record without a readable time still passes once, and loses to any timed version.
