@@ -24,6 +24,8 @@ for _link_name, (_parent, _column) in LINK_TABLES.items():
     _LINKS_BY_PARENT[_parent.name].append((_link_name, _column))
 
 _BATCH = 2000
+# Column names come as SQLAlchemy's quoted_name, a str subclass orjson refuses as a key.
+_JSON_OPTIONS = orjson.OPT_APPEND_NEWLINE | orjson.OPT_NON_STR_KEYS
 
 
 def export_jsonl(connection: Connection, out: BinaryIO, *, since_version: int = 0) -> int:
@@ -58,7 +60,7 @@ def _table_lines(
             own = links.get((row["school_id"], row["source_id"]))
             if own is not None:
                 line["links"] = own
-            yield row["change_version"], orjson.dumps(line, option=orjson.OPT_APPEND_NEWLINE)
+            yield row["change_version"], orjson.dumps(line, option=_JSON_OPTIONS)
         last = rows[-1]["change_version"]
 
 

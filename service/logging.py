@@ -101,6 +101,8 @@ QUIET_LOGGERS: Mapping[str, int] = {
     # uvicorn's access line holds the raw path and query (invitation codes, ids);
     # the web layer logs one request line of its own, without the query.
     "uvicorn.access": logging.WARNING,
+    # Alembic announces its migration context at INFO on every start of a command.
+    "alembic": logging.WARNING,
 }
 
 _ROUTED_LOGGERS = ("uvicorn", "uvicorn.error", "uvicorn.access")
