@@ -435,6 +435,21 @@ def quarantine_retry(state: CliState) -> None:
     click.echo(f"{released} records stored, {still} still held")
 
 
+@main.command()
+@click.option("--stream", "streams", multiple=True, help="Only this stream (repeatable).")
+@click.option("--school", default=None, help="Only this school id.")
+@click.pass_obj
+def replay(state: CliState, streams: tuple[str, ...], school: str | None) -> None:
+    """Re-normalize the store from the raw-payload archive, without asking KROS."""
+    from service import sync_commands
+
+    counts = sync_commands.replay(state.config(), streams=streams, school=school)
+    click.echo(
+        f"{counts.payloads} archived pages, {counts.records} records: {counts.written} "
+        f"written, {counts.tombstoned} tombstoned, {counts.quarantined} held in quarantine"
+    )
+
+
 @main.group("db")
 def db_group() -> None:
     """The store's schema."""

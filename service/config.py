@@ -289,6 +289,7 @@ class SyncSection(Section):
 
     lease_seconds: float = Field(60.0, ge=10)
     quarantine_alert_rate: float = Field(0.01, ge=0, le=1)
+    raw_payload_retention_days: float = Field(0.0, ge=0)
 
 
 class AppConfig(Section):

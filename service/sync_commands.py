@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import structlog
 from rich.console import Console
@@ -16,8 +16,11 @@ from rich.table import Table
 from kros_adapter.client import KrosClient
 from publish.export import export_jsonl
 from service.config import AppConfig
+from sync.archive import ReplayCounts
+from sync.archive import replay as replay_archive
 from sync.batches import retry_quarantined
 from sync.engine import RunSummary, StreamResult, SyncEngine, SyncOptions
+from sync.leases import new_holder
 from sync.quarantine import pending
 from sync.status import StreamStatus, stream_statuses
 from sync.store import Store
@@ -47,6 +50,7 @@ def sync_options(
         full=full,
         overlap_seconds=config.kros.overlap_seconds,
         lease_seconds=config.sync.lease_seconds,
+        archive_days=config.sync.raw_payload_retention_days,
     )
 
 
@@ -208,3 +212,17 @@ def upgrade(config: AppConfig) -> str:
     from schemas.migrate import current_revision
 
     return current_revision(config.store.url) or "none"
+
+
+def replay(config: AppConfig, *, streams: Sequence[str], school: str | None) -> ReplayCounts:
+    select_streams(list(streams))
+    schools = [school] if school else list(config.kros.school_ids)
+    with open_store(config) as store:
+        return replay_archive(
+            store,
+            schools,
+            streams,
+            holder=new_holder(),
+            now=datetime.now(UTC),
+            lease_ttl=timedelta(seconds=config.sync.lease_seconds),
+        )

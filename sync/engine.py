@@ -29,7 +29,7 @@ from kros_adapter.pagination import Page
 from mappings.engine import mapping
 from mappings.errors import RecordError
 from schemas.tables import metadata, reconcile_seen, sync_runs
-from sync import checkpoints, quarantine
+from sync import archive, checkpoints, quarantine
 from sync.batches import Batch, normalize_batch, retry_quarantined, store_batch
 from sync.checkpoints import Checkpoint
 from sync.dialects import dialect_insert
@@ -58,6 +58,8 @@ class SyncOptions:
     full: bool = False
     overlap_seconds: float = 120.0
     lease_seconds: float = DEFAULT_LEASE_SECONDS
+    archive_days: float = 0.0
+    """Keep each page's raw payload this long for ``kros-adapter replay``; 0: off."""
 
 
 @dataclass(slots=True)
@@ -219,6 +221,7 @@ class SyncEngine:
             )
         )
         lease.release(connection)
+        archive.purge(connection, self.clock())
 
     async def _keep_renewing(self, lease: Lease, ttl: float) -> None:
         # Pages renew the lease as they commit; this covers long waits between pages
@@ -423,6 +426,15 @@ class _StreamRun:
             self.result.held_ids,
         )
         records = batch.payloads
+        if self.options.archive_days > 0:
+            archive.archive(
+                connection,
+                self.school_id,
+                self.stream.name,
+                records,
+                now,
+                timedelta(days=self.options.archive_days),
+            )
         if seen:
             self._remember_seen(connection, records)
         if reconcile_from is not None:

@@ -199,3 +199,40 @@ async def test_a_stream_leased_by_another_run_is_refused_naming_that_run(store):
     with store.read() as connection:
         statuses = connection.execute(select(sync_runs.c.status)).scalars().all()
     assert "succeeded" in statuses
+
+
+async def test_replay_rebuilds_from_the_archive_without_kros(store):
+    with running_simulator(TINY) as running:
+        running.simulator.pause_mutations(True)
+        await sync(store, running, archive_days=7.0)
+        dump = running.simulator.dump("sch-1")
+    # KROS is gone now. A mapping change is simulated by damaging stored values.
+    with store.write() as connection:
+        connection.execute(update(marks).values(comment="испорчено", work_kind="other"))
+    from sync.archive import replay
+
+    counts = replay(
+        store,
+        ["sch-1"],
+        [],
+        holder="test",
+        now=datetime.now(UTC),
+        lease_ttl=timedelta(seconds=60),
+    )
+    assert counts.payloads > 0 and counts.written >= len(dump["marks"]) - 20
+    assert_store_equals(store.engine, dump, "sch-1")
+
+
+async def test_the_archive_is_off_by_default_and_expires(store):
+    from schemas.tables import raw_payloads
+    from sync.archive import purge
+
+    with running_simulator(TINY) as running:
+        running.simulator.pause_mutations(True)
+        await sync(store, running)
+        with store.read() as connection:
+            assert connection.execute(select(raw_payloads.c.id)).first() is None
+        await sync(store, running, streams=("subjects",), full=True, archive_days=1.0)
+    with store.write() as connection:
+        assert purge(connection, datetime.now(UTC)) == 0
+        assert purge(connection, datetime.now(UTC) + timedelta(days=2)) == 1
