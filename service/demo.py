@@ -1,28 +1,31 @@
 """``kros-adapter demo``: the product on one machine, with no configuration.
 
-It starts the built-in KROS simulator, reads a whole school through the real client
-over real HTTP with a progress bar, checks the read against the simulator's ground
-truth, and keeps the simulator serving until Ctrl-C.
+It starts the built-in KROS simulator, runs a first full sync into a SQLite store with a
+progress bar, shows what landed and what went to quarantine, then keeps syncing
+incrementally while the simulator's teachers keep marking, until Ctrl-C.
 """
 
 from __future__ import annotations
 
 import asyncio
-import threading
+import contextlib
 from contextlib import ExitStack
 from dataclasses import dataclass
+from pathlib import Path
 
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
-from rich.table import Table
 
 from kros_adapter.client import KrosClient
 from kros_adapter.settings import ClientSettings
 from kros_adapter.simulator.model import SimulatorOptions
 from kros_adapter.simulator.server import running_simulator
-from kros_adapter.snapshot import SchoolSnapshot, read_school
+from service.sync_commands import summary_table
+from sync.engine import RunSummary, StreamResult, SyncEngine, SyncOptions
+from sync.store import Store
 
 DEMO_SCHOOL = "sch-1"
+DEMO_STORE = Path("var") / "demo.db"
 
 
 @dataclass(frozen=True)
@@ -30,57 +33,84 @@ class DemoOptions:
     scale: float = 1.0
     seed: int = 1
     wait_for_interrupt: bool = True
+    sync_every_seconds: float = 60.0
+    store_path: Path = DEMO_STORE
 
 
 def run_demo(console: Console, options: DemoOptions = DemoOptions()) -> None:
-    simulator_options = SimulatorOptions(scale=options.scale, seed=options.seed)
+    options.store_path.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in options.store_path.parent.glob(options.store_path.name + "*"):
+        leftover.unlink()  # every demo starts from an empty store
+    store = Store(f"sqlite:///{options.store_path}")
+    store.upgrade()
     with ExitStack() as stack:
+        stack.callback(store.dispose)
         with console.status("Генерируем данные школы в симуляторе КРОС…"):
-            running = stack.enter_context(running_simulator(simulator_options))
+            running = stack.enter_context(
+                running_simulator(SimulatorOptions(scale=options.scale, seed=options.seed))
+            )
         console.print(f"Симулятор КРОС: [bold]{running.base_url}[/bold]")
-        truth = running.simulator.counts()["schools"][DEMO_SCHOOL]
+        console.print(f"Хранилище: [bold]{options.store_path}[/bold] (SQLite)")
+        expected = sum(running.simulator.counts()["schools"][DEMO_SCHOOL].values())
         settings = ClientSettings(
             base_url=running.base_url, client_id="school-1", client_secret="demo-secret"
         )
-        snapshot = asyncio.run(_read_with_progress(console, settings, sum(truth.values())))
-        console.print(_comparison(snapshot, truth))
-        if options.wait_for_interrupt:
+        with contextlib.suppress(KeyboardInterrupt):
+            asyncio.run(_sync_forever(console, store, settings, expected, options))
+        console.print("Остановлено.")
+
+
+async def _sync_forever(
+    console: Console,
+    store: Store,
+    settings: ClientSettings,
+    expected: int,
+    options: DemoOptions,
+) -> None:
+    sync_options = SyncOptions(school_ids=[DEMO_SCHOOL])
+    async with KrosClient(settings) as client:
+        summary = await _first_sync(console, store, client, sync_options, expected)
+        console.print(summary_table(summary))
+        held = sum(result.quarantined for result in summary.streams)
+        console.print(
+            f"{held} записей в карантине (неизвестные оценки, коды и ссылки): "
+            "kros-adapter quarantine list"
+        )
+        if not options.wait_for_interrupt:
+            return
+        console.print(
+            f"Дальше — инкрементальная синхронизация каждые {options.sync_every_seconds:.0f} с; "
+            "Ctrl-C — выход."
+        )
+        while True:
+            await asyncio.sleep(options.sync_every_seconds)
+            summary = await SyncEngine(store, client).run(sync_options)
+            written = sum(r.written for r in summary.streams)
+            deleted = sum(r.tombstoned for r in summary.streams)
             console.print(
-                f"Симулятор продолжает работать: {running.base_url}/_sim/truth — счётчики; "
-                "Ctrl-C — выход."
+                f"инкрементально: {summary.requests} запросов, прочитано "
+                f"{summary.records_read}, изменено {written}, удалено {deleted} "
+                f"за {summary.seconds:.1f} с"
             )
-            try:
-                threading.Event().wait()
-            except KeyboardInterrupt:
-                console.print("Остановлено.")
 
 
-async def _read_with_progress(
-    console: Console, settings: ClientSettings, expected: int
-) -> SchoolSnapshot:
+async def _first_sync(
+    console: Console,
+    store: Store,
+    client: KrosClient,
+    sync_options: SyncOptions,
+    expected: int,
+) -> RunSummary:
     columns = (
-        TextColumn("Чтение журнала из КРОС"),
+        TextColumn("Первая синхронизация с КРОС"),
         BarColumn(),
         MofNCompleteColumn(),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
-        task = progress.add_task("read", total=expected)
-        async with KrosClient(settings) as client:
-            return await read_school(
-                client,
-                DEMO_SCHOOL,
-                progress=lambda _name, records: progress.advance(task, records),
-            )
+        task = progress.add_task("sync", total=expected)
 
+        def advance(_result: StreamResult, records: int) -> None:
+            progress.advance(task, records)
 
-def _comparison(snapshot: SchoolSnapshot, truth: dict[str, int]) -> Table:
-    table = Table(title="Прочитано из КРОС и истина симулятора")
-    for column in ("коллекция", "прочитано", "в КРОС"):
-        table.add_column(column, justify="right" if column != "коллекция" else "left")
-    read = {name: len(result.records) for name, result in snapshot.collections.items()}
-    read |= {name: len(result.records) for name, result in snapshot.documents.items()}
-    for name, expected in truth.items():
-        marker = "" if read.get(name) == expected else " ≠"
-        table.add_row(name, f"{read.get(name, 0):,}{marker}", f"{expected:,}")
-    return table
+        return await SyncEngine(store, client, progress=advance).run(sync_options)

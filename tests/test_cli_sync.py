@@ -153,3 +153,11 @@ url = "sqlite:///{tmp_path / "two.db"}"
         code, out, err = run(path, "sync", "--school", "sch-2", "--stream", "subjects")
     assert code == 0, err
     assert "sch-2" in out and "sch-1" not in out
+
+
+def test_demo_syncs_the_simulated_school_into_a_fresh_store(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(main, ["demo", "--scale", "0.05", "--no-wait"])
+    assert result.exit_code == 0, result.stderr
+    assert "total" in result.stdout and "карантин" in result.stdout
+    assert (tmp_path / "var" / "demo.db").exists()
