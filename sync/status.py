@@ -8,7 +8,8 @@ from datetime import datetime
 
 from sqlalchemy import Connection, func, select
 
-from schemas.tables import checkpoints, sync_runs
+from mappings.engine import mapping
+from schemas.tables import ENTITY_TABLES, checkpoints, sync_runs
 from sync.quarantine import pending_counts
 from sync.streams import STREAMS
 
@@ -26,13 +27,15 @@ class StreamStatus:
     quarantined: int
     records_read: int
     lag_seconds: float | None
+    stored: int = 0
+    """Live rows of the stream's table for the school."""
 
     @property
     def quarantine_rate(self) -> float:
-        """Held records per record read in the last run (a rising rate is an alert)."""
-        if self.records_read == 0:
-            return 0.0 if self.quarantined == 0 else 1.0
-        return self.quarantined / max(self.records_read, self.quarantined)
+        """The share of the stream's records held in quarantine (a rising rate is an
+        alert: KROS sends values the dictionaries do not know)."""
+        total = self.stored + self.quarantined
+        return self.quarantined / total if total else 0.0
 
 
 def stream_statuses(
@@ -49,6 +52,7 @@ def stream_statuses(
     }
     marks = {(row.school_id, row.stream): row for row in connection.execute(select(checkpoints))}
     held = pending_counts(connection)
+    stored = _stored_counts(connection, school_ids)
     statuses: list[StreamStatus] = []
     for school_id in school_ids:
         for stream in STREAMS:
@@ -69,6 +73,20 @@ def stream_statuses(
                     quarantined=held.get(key, 0),
                     records_read=int(run.records_read) if run else 0,
                     lag_seconds=(now - watermark).total_seconds() if watermark else None,
+                    stored=stored.get((school_id, mapping(stream.mapping).table), 0),
                 )
             )
     return statuses
+
+
+def _stored_counts(connection: Connection, school_ids: list[str]) -> dict[tuple[str, str], int]:
+    counts: dict[tuple[str, str], int] = {}
+    for table in ENTITY_TABLES:
+        rows = connection.execute(
+            select(table.c.school_id, func.count())
+            .where(table.c.school_id.in_(school_ids), table.c.deleted_at.is_(None))
+            .group_by(table.c.school_id)
+        )
+        for school_id, count in rows:
+            counts[(school_id, table.name)] = int(count)
+    return counts

@@ -161,3 +161,14 @@ def test_demo_syncs_the_simulated_school_into_a_fresh_store(tmp_path, monkeypatc
     assert result.exit_code == 0, result.stderr
     assert "total" in result.stdout and "карантин" in result.stdout
     assert (tmp_path / "var" / "demo.db").exists()
+
+
+def test_status_alerts_only_when_the_quarantine_rate_passes_the_threshold(config):
+    run(config, "sync")
+    run(config, "sync")  # an incremental run reads little; the rate must not jump
+    _code, out, _ = run(config, "status")
+    assert "ALERT" not in out  # 8 bad marks of ~6,700 is far below 1 %
+    strict = config.read_text(encoding="utf-8") + "\n[sync]\nquarantine_alert_rate = 0.0001\n"
+    config.write_text(strict, encoding="utf-8")
+    _code, out, _ = run(config, "status")
+    assert "ALERT" in out
