@@ -21,21 +21,20 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 import structlog
-from sqlalchemy import Connection, Table, and_, bindparam, insert, select, update
+from sqlalchemy import Connection, insert, update
 
 from kros_adapter.client import KrosClient
 from kros_adapter.errors import KrosChangesExpiredError, KrosConfigurationError, KrosError
 from kros_adapter.pagination import Page
 from mappings.engine import mapping
 from mappings.errors import RecordError
-from schemas.tables import metadata, reconcile_seen, sync_runs
+from schemas.tables import metadata, sync_runs
 from sync import archive, checkpoints, quarantine
 from sync.batches import Batch, normalize_batch, retry_quarantined, store_batch
 from sync.checkpoints import Checkpoint
-from sync.dialects import dialect_insert
 from sync.errors import LeaseHeldError, SyncError
 from sync.leases import DEFAULT_LEASE_SECONDS, Lease, new_holder
-from sync.quarantine import source_id_of
+from sync.reconcile import live_ids, reconcile, remember_seen
 from sync.references import ReferenceIndex
 from sync.store import Store
 from sync.streams import StreamSpec, select_streams
@@ -436,96 +435,27 @@ class _StreamRun:
                 timedelta(days=self.options.archive_days),
             )
         if seen:
-            self._remember_seen(connection, records)
-        if reconcile_from is not None:
-            counts.tombstoned += self._reconcile(
-                connection, reconcile_from, versions, seen=seen, records=records
+            remember_seen(connection, self.school_id, self.stream.name, records)
+        started = reconcile_from.listing_started_at if reconcile_from else None
+        if started is not None:
+            counts.tombstoned += reconcile(
+                connection,
+                self.table,
+                self.school_id,
+                self.stream.name,
+                listing_started_at=started,
+                overlap=timedelta(seconds=self.options.overlap_seconds),
+                versions=versions,
+                present=None if seen else live_ids(records),
             )
         checkpoints.save(connection, checkpoint, now)
         versions.close()
         self._count(counts, held)
 
-    def _remember_seen(self, connection: Connection, records: Sequence[dict[str, Any]]) -> None:
-        ids = sorted({source_id_of(r) for r in records if r.get("deleted") is not True})
-        if ids:
-            statement = _insert_ignore(connection, reconcile_seen)
-            connection.execute(
-                statement,
-                [
-                    {"school_id": self.school_id, "stream": self.stream.name, "source_id": i}
-                    for i in ids
-                ],
-            )
-
-    def _reconcile(
-        self,
-        connection: Connection,
-        listing: Checkpoint,
-        versions: VersionAllocator,
-        *,
-        seen: bool,
-        records: Sequence[dict[str, Any]],
-    ) -> int:
-        """After a completed full read: rows KROS no longer has are marked deleted.
-
-        Only rows older than the listing's start minus the overlap: a record changed
-        while the listing ran may have moved past the cursor (CONTRACT.md §3).
-        """
-        started = listing.listing_started_at
-        if started is None:
-            return 0
-        threshold = started - timedelta(seconds=self.options.overlap_seconds)
-        table = self.table
-        alive = and_(
-            table.c.school_id == self.school_id,
-            table.c.deleted_at.is_(None),
-            table.c.source_updated_at < threshold,
-        )
-        if seen:
-            present = select(reconcile_seen.c.source_id).where(
-                reconcile_seen.c.school_id == self.school_id,
-                reconcile_seen.c.stream == self.stream.name,
-            )
-            missing_query = select(table.c.id).where(alive, table.c.source_id.not_in(present))
-            missing = list(connection.execute(missing_query).scalars())
-        else:
-            ids = {source_id_of(record) for record in records if record.get("deleted") is not True}
-            candidates = connection.execute(select(table.c.id, table.c.source_id).where(alive))
-            missing = [row_id for row_id, source_id in candidates if source_id not in ids]
-        if missing:
-            connection.execute(
-                update(table)
-                .where(table.c.id == bindparam("row"))
-                .values(deleted_at=bindparam("deleted"), change_version=bindparam("version")),
-                [
-                    {"row": row_id, "deleted": started, "version": versions.next()}
-                    for row_id in missing
-                ],
-            )
-        if seen:
-            connection.execute(
-                reconcile_seen.delete().where(
-                    reconcile_seen.c.school_id == self.school_id,
-                    reconcile_seen.c.stream == self.stream.name,
-                )
-            )
-        if missing:
-            log.info(
-                "sync.reconciled",
-                school=self.school_id,
-                stream=self.stream.name,
-                tombstoned=len(missing),
-            )
-        return len(missing)
-
     def _count(self, counts: WriteCounts, quarantined: int) -> None:
         self.result.written += counts.written
         self.result.tombstoned += counts.tombstoned
         self.result.quarantined += quarantined
-
-
-def _insert_ignore(connection: Connection, table: Table) -> Any:
-    return dialect_insert(connection, table).on_conflict_do_nothing()
 
 
 def _is_expected(exc: Exception) -> bool:
