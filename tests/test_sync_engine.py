@@ -10,6 +10,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import httpx
 import pytest
 from sqlalchemy import select, update
 
@@ -17,7 +18,7 @@ from kros_adapter.client import KrosClient
 from kros_adapter.settings import ClientSettings
 from kros_adapter.simulator.model import SimulatorOptions
 from kros_adapter.simulator.server import RunningSimulator, running_simulator
-from schemas.tables import leases, marks, sync_runs
+from schemas.tables import final_grades, leases, marks, sync_runs
 from sync.engine import RunSummary, SyncEngine, SyncOptions
 from sync.store import Store
 from tests.store_truth import all_versions, assert_store_equals
@@ -236,3 +237,47 @@ async def test_the_archive_is_off_by_default_and_expires(store):
     with store.write() as connection:
         assert purge(connection, datetime.now(UTC)) == 0
         assert purge(connection, datetime.now(UTC) + timedelta(days=2)) == 1
+
+
+BILLION_LAUGHS = b"""<?xml version="1.0"?>
+<!DOCTYPE lolz [<!ENTITY lol "lol"><!ENTITY lol2 "&lol;&lol;&lol;&lol;&lol;&lol;&lol;&lol;">
+<!ENTITY lol3 "&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;&lol2;">]>
+<Vedomost xmlns="urn:kros:ej:1" schoolId="sch-1"><Class id="c" name="&lol3;"/></Vedomost>"""
+
+
+class HostileDocuments(httpx.AsyncBaseTransport):
+    """Real HTTP to the simulator, except final-grades.xml, which is a billion laughs."""
+
+    def __init__(self) -> None:
+        self._real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/final-grades.xml"):
+            return httpx.Response(
+                200, content=BILLION_LAUGHS, headers={"Content-Type": "application/xml"}
+            )
+        return await self._real.handle_async_request(request)
+
+    async def aclose(self) -> None:
+        await self._real.aclose()
+
+
+async def test_a_hostile_document_is_refused_and_nothing_else_stops(store):
+    with running_simulator(TINY) as running:
+        running.simulator.pause_mutations(True)
+        settings = ClientSettings(
+            base_url=running.base_url,
+            client_id="school-1",
+            client_secret="demo-secret",
+            max_requests_per_second=1e6,
+        )
+        async with KrosClient(settings, transport=HostileDocuments()) as client:
+            summary = await SyncEngine(store, client).run(SyncOptions(school_ids=("sch-1",)))
+        dump = running.simulator.dump("sch-1")
+    [failed] = summary.failed
+    assert failed.stream == "final-grades" and "refused" in (failed.error or "")
+    assert all(r.error is None for r in summary.streams if r.stream != "final-grades")
+    with store.read() as connection:
+        assert connection.execute(select(final_grades.c.id)).first() is None  # nothing applied
+    dump["final-grades"] = []  # everything else is exactly the ground truth
+    assert_store_equals(store.engine, dump, "sch-1")
