@@ -637,3 +637,96 @@ PRODUCT_TABLES: tuple[Table, ...] = (
     raw_payloads,
     change_counter,
 )
+
+
+# --------------------------------------------------------------------------- cabinet accounts
+#
+# The cabinet's own tables (migration 0002, docs/cabinet.md): who may log in, to whose
+# journal, and the state of their logins. They belong to the product, not to KROS, so
+# they have none of the entity columns and never enter the change feed.
+
+accounts = Table(
+    "accounts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String, nullable=False, unique=True),  # stored lower-cased
+    Column("password_hash", Text, nullable=False),  # Argon2id, with its parameters
+    Column("role", String, nullable=False),  # guardian, student, class_teacher, secretary, admin
+    Column("display_name", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("password_changed_at", UTCDateTime, nullable=False),
+    Column("disabled_at", UTCDateTime, nullable=True),
+)
+
+account_people = Table(
+    "account_people",
+    metadata,
+    Column("account_id", Integer, nullable=False),
+    Column("school_id", String, nullable=False),
+    Column("kind", String, nullable=False),  # guardian, student or teacher
+    Column("source_id", String, nullable=False),
+    PrimaryKeyConstraint("account_id", "school_id", "kind", "source_id"),
+    Index("ix_account_people_by_person", "school_id", "kind", "source_id"),
+)
+"""The KROS people an account speaks for: a guardian with children in two schools is
+two rows (one guardian record per school), a teacher is one."""
+
+invitations = Table(
+    "invitations",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("code_hash", String, nullable=False, unique=True),  # SHA-256 of the code
+    Column("role", String, nullable=False),
+    Column("login", String, nullable=False),
+    Column("display_name", Text, nullable=False),
+    Column("people", json_type(), nullable=False),  # [[school_id, kind, source_id], …]
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("redeemed_at", UTCDateTime, nullable=True),
+    Column("account_id", Integer, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", String, primary_key=True),  # SHA-256 of the cookie's token
+    Column("account_id", Integer, nullable=False),
+    Column("csrf_token", String, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_sessions_by_account", "account_id"),
+    Index("ix_sessions_by_expires_at", "expires_at"),
+)
+
+login_attempts = Table(
+    "login_attempts",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("login", String, nullable=False),  # as typed, lower-cased
+    Column("address", String, nullable=False),
+    Column("attempted_at", UTCDateTime, nullable=False),
+    Column("succeeded", Boolean, nullable=False),
+    Index("ix_login_attempts_by_login", "login", "attempted_at"),
+    Index("ix_login_attempts_by_address", "address", "attempted_at"),
+)
+
+api_tokens = Table(
+    "api_tokens",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("name", String, nullable=False, unique=True),
+    Column("token_hash", String, nullable=False, unique=True),  # SHA-256 of the token
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_used_at", UTCDateTime, nullable=True),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+"""Service accounts of the read API (``/api/v1``): a bearer token each, kept hashed."""
+
+ACCOUNT_TABLES: tuple[Table, ...] = (
+    accounts,
+    account_people,
+    invitations,
+    sessions,
+    login_attempts,
+    api_tokens,
+)

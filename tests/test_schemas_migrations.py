@@ -24,7 +24,7 @@ def test_upgrade_reaches_the_head_and_matches_the_model(
 ) -> None:
     upgrade(store_url)
 
-    assert current_revision(store_url) == head_revision() == "0001"
+    assert current_revision(store_url) == head_revision() == "0002"
     with store_engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         assert compare_metadata(context, tables.metadata) == []
@@ -54,7 +54,7 @@ def test_upgrade_on_a_connection_the_caller_holds(sqlite_url: str) -> None:
             upgrade_connection(connection)
     finally:
         engine.dispose()
-    assert current_revision(sqlite_url) == "0001"
+    assert current_revision(sqlite_url) == head_revision()
 
 
 def test_the_entity_tables_are_the_ones_spec_names() -> None:
