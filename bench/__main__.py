@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from bench import dlt_pipeline, xml_memory
+from bench.cabinet import cabinet_row
 from bench.client_read import fewest_requests, full_read, truth_counts
 from bench.simulator_process import simulator_process
 from bench.sync_rows import (
@@ -237,6 +238,7 @@ def main() -> None:
         counts = rate_limit_off(console, results, workdir)
         rate_limit_on(console, results, workdir, fewest_requests(counts))
         xml_rows(console, results, workdir)
+        cabinet_row(console, results, workdir)
     console.print(results.table)
     console.print(f"school {SCHOOL_ID}; whole run {time.perf_counter() - started:.0f} s")
 

@@ -331,13 +331,51 @@ def simulator(
     help="Data volume of the simulated school.",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Data seed.")
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    default=8080,
+    show_default=True,
+    help="Port of the cabinet on 127.0.0.1.",
+)
+@click.option(
+    "--sync-every",
+    type=click.FloatRange(min=1),
+    default=60.0,
+    show_default=True,
+    help="Seconds between scheduled syncs of the journal.",
+)
 @click.option("--no-wait", is_flag=True, help="Exit after the first read instead of serving on.")
-def demo(scale: float, seed: int, no_wait: bool) -> None:
-    """The product on one machine: the KROS simulator and a first full read, no configuration."""
+def demo(scale: float, seed: int, port: int, sync_every: float, no_wait: bool) -> None:
+    """The product on one machine: the KROS simulator, a first full sync, the scheduler and
+    the cabinet on http://127.0.0.1:8080 with demo logins; no configuration."""
     from service.demo import DemoOptions, run_demo
 
     configure_logging(level="warning")
-    run_demo(Console(), DemoOptions(scale=scale, seed=seed, wait_for_interrupt=not no_wait))
+    run_demo(
+        Console(),
+        DemoOptions(
+            scale=scale,
+            seed=seed,
+            port=port,
+            sync_every_seconds=sync_every,
+            wait_for_interrupt=not no_wait,
+        ),
+    )
+
+
+@main.command()
+@click.pass_obj
+def serve(state: CliState) -> None:
+    """The background service: scheduled syncs, the cabinet, /healthz, /readyz and /metrics
+    on web.host:web.port, until SIGTERM or Ctrl-C."""
+    from service.serve import run_service
+
+    config = state.config()
+    configure_logging(
+        level="debug" if state.debug else config.logging.level, fmt=config.logging.format
+    )
+    run_service(config)
 
 
 # --- sync, status, export, quarantine, db ----------------------------------------------

@@ -1,7 +1,8 @@
 """The adapter's configuration: ``config.toml`` plus environment overrides.
 
-Every key lives in a section (``[kros]``, ``[store]``, ``[web]``, ``[logging]``) and can
-be overridden by ``KROS_ADAPTER_<SECTION>__<KEY>`` (names case-insensitive); lists and
+Every key lives in a section (``[kros]``, ``[store]``, ``[sync]``, ``[web]``,
+``[schedule]``, ``[grading]``, ``[logging]``) and can be overridden by
+``KROS_ADAPTER_<SECTION>__<KEY>`` (names case-insensitive); lists and
 tables are given there as JSON, scalars as plain strings that pydantic coerces. Unknown
 sections and keys are errors, in the file and in the environment alike, so that a typo
 never silently falls back to a default. ``KROS_ADAPTER_CONFIG`` names the file.
@@ -33,6 +34,7 @@ from typing import Any, Self
 from urllib.parse import urlsplit, urlunsplit
 
 import annotated_types
+from apscheduler.triggers.cron import CronTrigger
 from pydantic import (
     BaseModel,
     ConfigDict,
@@ -57,6 +59,8 @@ from kros_adapter.settings import (
     ClientSettings,
 )
 from kros_adapter.simulator.model import SIMULATOR_CLIENTS
+from kros_adapter.timestamps import REGION_TZ
+from publish.grading import GradingRules
 from service.errors import ConfigError
 from service.logging import DEFAULT_LOG_FORMAT, DEFAULT_LOG_LEVEL, LogFormat, LogLevel
 
@@ -71,6 +75,20 @@ DEFAULT_STORE_URL = "sqlite:///store.db"
 DEFAULT_WEB_HOST = "127.0.0.1"
 DEFAULT_WEB_PORT = 8080
 DEFAULT_BASE_PATH = "/"
+DEFAULT_STALE_AFTER_SECONDS = 900.0
+DEFAULT_WEB_THREADS = 2
+"""Pages rendered at once. Python renders one at a time; more threads only wait for the GIL
+(bench/cabinet.py) unless pages wait on a remote store (PostgreSQL)."""
+"""Pages warn when KROS has not been reached for this long: three missed journal runs."""
+MIN_SECRET_LENGTH = 32
+"""A session secret or metrics token shorter than this is refused: it could be guessed."""
+DEFAULT_JOURNAL_INTERVAL_SECONDS = 300.0
+DEFAULT_REFERENCE_CRON = "30 3 * * *"
+"""Nightly, after KROS's 01:00–03:00 maintenance window (CONTRACT.md §1), local time."""
+DEFAULT_MISFIRE_GRACE_SECONDS = 300.0
+DEFAULT_STOP_TIMEOUT_SECONDS = 60.0
+DEFAULT_GRADING = GradingRules()
+"""The forecast's defaults are publish.grading's: one place says what a school gets."""
 MAX_CONCURRENCY_LIMIT = 16
 MAX_PAGE_LIMIT = 1000
 MIN_OVERLAP_SECONDS = 60.0
@@ -253,6 +271,22 @@ class WebSection(Section):
     base_path: str = DEFAULT_BASE_PATH
     trusted_proxies: tuple[str, ...] = ()
     secure_cookies: bool = False
+    # "" (the default) is validated into an empty SecretStr: the example file can show
+    # the default as it is, and the service then keeps a generated secret beside the store.
+    session_secret: SecretStr = Field("", validate_default=True)
+    stale_after_seconds: float = Field(DEFAULT_STALE_AFTER_SECONDS, ge=60)
+    metrics_token: SecretStr = Field("", validate_default=True)
+    threads: int = Field(DEFAULT_WEB_THREADS, ge=1, le=64)
+
+    @field_validator("session_secret", "metrics_token")
+    @classmethod
+    def _check_secret_length(cls, value: SecretStr) -> SecretStr:
+        if 0 < len(value.get_secret_value()) < MIN_SECRET_LENGTH:
+            raise ValueError(
+                f"must be at least {MIN_SECRET_LENGTH} characters (or empty), e.g. the output "
+                "of: python3 -c 'import secrets; print(secrets.token_urlsafe(32))'"
+            )
+        return value
 
     @field_validator("base_path")
     @classmethod
@@ -292,6 +326,70 @@ class SyncSection(Section):
     raw_payload_retention_days: float = Field(0.0, ge=0)
 
 
+class ScheduleSection(Section):
+    """``[schedule]``: when ``kros-adapter serve`` syncs each school.
+
+    Reference data (the school, years, subjects, teachers, periods, holidays, classes,
+    groups) changes rarely and is read nightly by cron; the journal (everything else)
+    every few minutes. Times are the region's local time (+03:00).
+    """
+
+    journal_interval_seconds: float = Field(DEFAULT_JOURNAL_INTERVAL_SECONDS, ge=1)
+    reference_cron: NonEmptyStr = DEFAULT_REFERENCE_CRON
+    misfire_grace_seconds: float = Field(DEFAULT_MISFIRE_GRACE_SECONDS, ge=1)
+    sync_on_start: bool = True
+    stop_timeout_seconds: float = Field(DEFAULT_STOP_TIMEOUT_SECONDS, ge=0)
+
+    @field_validator("reference_cron")
+    @classmethod
+    def _check_cron(cls, value: str) -> str:
+        try:
+            CronTrigger.from_crontab(value, timezone=REGION_TZ)
+        except ValueError as exc:
+            raise ValueError(
+                f"is not a crontab expression ({exc}) — five fields: minute hour day month "
+                'weekday, e.g. "30 3 * * *"'
+            ) from None
+        return value
+
+
+class GradingSection(Section):
+    """``[grading]``: the school's rules for the forecast of a period grade (notes/GRADING.md).
+
+    A weighted average of at least ``grade_5_from`` forecasts a 5, and so on down; below
+    ``grade_3_from`` a 2. Fewer than ``minimum_marks`` numeric marks: not certified (н/а).
+    Flat keys rather than a table, so that each is one environment variable
+    (``KROS_ADAPTER_GRADING__GRADE_5_FROM=4.6``); :meth:`rules` is what the cabinet gets.
+    """
+
+    grade_5_from: float = Field(DEFAULT_GRADING.thresholds[0][1], ge=1, le=5)
+    grade_4_from: float = Field(DEFAULT_GRADING.thresholds[1][1], ge=1, le=5)
+    grade_3_from: float = Field(DEFAULT_GRADING.thresholds[2][1], ge=1, le=5)
+    minimum_marks: int = Field(DEFAULT_GRADING.minimum_marks, ge=0)
+    weights: tuple[int, ...] = DEFAULT_GRADING.weights
+
+    @model_validator(mode="after")
+    def _valid_rules(self) -> Self:
+        if not self.grade_5_from > self.grade_4_from:
+            raise _KeyedValueError("grade_4_from", "must be below grading.grade_5_from")
+        if not self.grade_4_from > self.grade_3_from:
+            raise _KeyedValueError("grade_3_from", "must be below grading.grade_4_from")
+        try:
+            self.rules()  # publish.grading's own checks: one definition of a valid rule set
+        except ValueError as exc:
+            key, _, problem = str(exc).partition(": ")
+            raise _KeyedValueError(key.removeprefix("grading."), problem or str(exc)) from None
+        return self
+
+    def rules(self) -> GradingRules:
+        """The rules as ``publish.grading`` takes them."""
+        return GradingRules(
+            thresholds=((5, self.grade_5_from), (4, self.grade_4_from), (3, self.grade_3_from)),
+            minimum_marks=self.minimum_marks,
+            weights=self.weights,
+        )
+
+
 class AppConfig(Section):
     """The whole configuration; each layer receives its own part of it."""
 
@@ -299,6 +397,8 @@ class AppConfig(Section):
     store: StoreSection = Field(default_factory=StoreSection)
     sync: SyncSection = Field(default_factory=SyncSection)
     web: WebSection = Field(default_factory=WebSection)
+    schedule: ScheduleSection = Field(default_factory=ScheduleSection)
+    grading: GradingSection = Field(default_factory=GradingSection)
     logging: LoggingSection = Field(default_factory=LoggingSection)
 
     _source: Path | None = PrivateAttr(default=None)
@@ -566,8 +666,11 @@ def _describe(error: ErrorDetails, context: _ErrorContext) -> tuple[str, str]:
         )
 
     ctx_error = (error.get("ctx") or {}).get("error")
+    given: Any = error["input"]
     if len(loc) == 1 and isinstance(ctx_error, _KeyedValueError):
         loc = (section, ctx_error.key)
+        # The input of a whole-section check is the section: show the one key's value.
+        given = given.get(ctx_error.key, _UNSET) if isinstance(given, dict) else _UNSET
     if len(loc) == 1:
         problem = _problem(error, None)
         return section, f"{section}: {problem} — use a [{section}] table in {context.file_label}"
@@ -588,9 +691,10 @@ def _describe(error: ErrorDetails, context: _ErrorContext) -> tuple[str, str]:
     from_env = context.env_sources.get(f"{section}.{key}")
     secret = field is not None and field.annotation is SecretStr
     got = ""
-    if kind != "missing" and not secret:  # a secret's value is never echoed
-        got = repr(error["input"])
-        got = f" (got {got})" if len(got) <= 60 else f" (got {got[:57]}…)"
+    if kind != "missing" and not secret and given is not _UNSET:  # secrets are never echoed
+        got = repr(given)
+        shown = f" (got {got})" if len(got) <= 60 else f" (got {got[:57]}…)"
+        got = "" if got in problem else shown  # unless the check's message shows it already
 
     if env in problem:
         hint = ""
@@ -603,6 +707,10 @@ def _describe(error: ErrorDetails, context: _ErrorContext) -> tuple[str, str]:
     else:
         hint = f" — set it in {context.file_label} or {env}"
     return dotted, f"{dotted}: {problem}{got}{hint}"
+
+
+_UNSET: Any = object()
+"""No value to show: the key was left to its default."""
 
 
 def _problem(error: ErrorDetails, field: FieldInfo | None) -> str:

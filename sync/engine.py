@@ -149,6 +149,10 @@ class SyncEngine:
         try:
             runner = _StreamRun(self, school_id, stream, options, lease, result)
             await runner.run(checkpoint)
+        except asyncio.CancelledError:
+            # Stopped from outside (the service's stop timeout): say so, then stop.
+            result.error = INTERRUPTED
+            raise
         except (SyncError, RecordError) as exc:
             result.error = str(exc)
         except Exception as exc:
@@ -210,7 +214,7 @@ class SyncEngine:
             .where(sync_runs.c.id == run_id)
             .values(
                 finished_at=self.clock(),
-                status="failed" if result.error else "succeeded",
+                status=_status(result),
                 records_read=result.read,
                 records_written=result.written,
                 records_tombstoned=result.tombstoned,
@@ -456,6 +460,15 @@ class _StreamRun:
         self.result.written += counts.written
         self.result.tombstoned += counts.tombstoned
         self.result.quarantined += quarantined
+
+
+INTERRUPTED = "interrupted"
+
+
+def _status(result: StreamResult) -> str:
+    if result.error == INTERRUPTED:
+        return INTERRUPTED
+    return "failed" if result.error else "succeeded"
 
 
 def _is_expected(exc: Exception) -> bool:

@@ -114,13 +114,18 @@ _PREPARED: dict[tuple[str, str, tuple[str, ...]], _PreparedInsert] = {}
 
 
 def _insert_many(connection: Connection, table: Table, rows: list[dict[str, Any]]) -> None:
-    """``executemany`` of one INSERT, bound with SQLAlchemy's own type processors.
+    """On SQLite, ``executemany`` of one INSERT, bound with SQLAlchemy's own type processors.
 
     The statement and its processors are prepared once per table; going to the driver
     directly skips SQLAlchemy's per-row parameter assembly, which costs more than
     SQLite's own work on a first sync (bench/: the profile of a full sync).
     """
     dialect = connection.dialect
+    if dialect.name != "sqlite":
+        # PostgreSQL: SQLAlchemy batches rows into multi-row VALUES ("insertmanyvalues"),
+        # far fewer round trips than the driver's executemany.
+        connection.execute(insert(table), rows)
+        return
     columns = tuple(rows[0])
     key = (table.name, dialect.name, columns)
     prepared = _PREPARED.get(key)
