@@ -136,6 +136,8 @@ _STRUCTURAL_KEYS = frozenset({"event", "level", "logger", "timestamp", "exc_info
 
 def redact(_logger: WrappedLogger, _method: str, event_dict: EventDict) -> EventDict:
     """structlog processor: redact secrets and personal data (see the module docstring)."""
+    # uvicorn passes an ANSI-coloured copy of its message as an "extra": noise in JSON.
+    event_dict.pop("color_message", None)
     for key, value in list(event_dict.items()):
         if key in _STRUCTURAL_KEYS or key.startswith("_"):
             continue
