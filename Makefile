@@ -5,7 +5,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint bench simulator clean
+.PHONY: install demo test test-fast lint bench simulator clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
