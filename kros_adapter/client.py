@@ -44,7 +44,14 @@ from kros_adapter.errors import (
     KrosTransportError,
 )
 from kros_adapter.incremental import UNKNOWN_TIME, Deduplicator
-from kros_adapter.pagination import CursorGuard, Envelope, Page, Record, parse_envelope
+from kros_adapter.pagination import (
+    CursorGuard,
+    Envelope,
+    Page,
+    Record,
+    is_tombstone,
+    parse_envelope,
+)
 from kros_adapter.ratelimit import RequestLimiter
 from kros_adapter.responses import decode_json, raise_for_status, request_id_of
 from kros_adapter.settings import ClientSettings
@@ -683,7 +690,7 @@ class ListingResult:
         self.pages += 1
         for record in page.items:
             record_id = str(record.get("id"))
-            if record.get("deleted") is True:
+            if is_tombstone(record):
                 self.records.pop(record_id, None)
                 self.deleted.add(record_id)
             else:

@@ -59,9 +59,6 @@ class Deduplicator:
         self._field = field
         self._newest: dict[str, datetime] = {}
 
-    def admit(self, record: dict[str, Any]) -> bool:
-        return self.check(record) is not None
-
     def check(self, record: dict[str, Any]) -> datetime | None:
         """The record's change time if it passes (``UNKNOWN_TIME`` when unreadable), or
         ``None`` for a copy no newer than one that already passed for its id."""

@@ -86,8 +86,3 @@ class RequestLimiter:
         elapsed = max(0.0, now - self._updated)
         self._tokens = min(self._capacity, self._tokens + elapsed * self._rate)
         self._updated = now
-
-
-def unlimited() -> RequestLimiter:
-    """A limiter that never waits in practice (benchmarks with the rate limit off)."""
-    return RequestLimiter(rate=1e9, concurrency=64)

@@ -202,7 +202,7 @@ def retry_quarantine(config: AppConfig) -> tuple[int, int]:
                         connection, school_id, stream.name, datetime.now(UTC)
                     )
                 released += done
-                still += left
+                still += len(left)
     return released, still
 
 

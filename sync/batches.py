@@ -91,18 +91,25 @@ def retry_quarantined(
     stream: str,
     now: datetime,
     references: ReferenceIndex | None = None,
-) -> tuple[int, int]:
+) -> tuple[int, set[str]]:
     """Give held records another chance (a new alias, a reference that arrived late).
 
-    Returns (released, still held).
+    Returns how many were stored, and the ids still held.
     """
     held = quarantine.pending(connection, school_id=school_id, stream=stream)
+    still_held = {row["source_id"] for row in held}
     if not held:
-        return 0, 0
+        return 0, still_held
     versions = VersionAllocator(connection)
     batch = normalize_batch(stream, school_id, [row["payload"] for row in held])
-    _counts, still = store_batch(
-        connection, batch, school_id, versions, now, references or ReferenceIndex()
+    store_batch(
+        connection,
+        batch,
+        school_id,
+        versions,
+        now,
+        references or ReferenceIndex(),
+        still_held,
     )
     versions.close()
-    return len(held) - still, still
+    return len(held) - len(still_held), still_held

@@ -29,7 +29,7 @@ from kros_adapter.pagination import Page
 from mappings.engine import mapping
 from mappings.errors import RecordError
 from schemas.tables import metadata, sync_runs
-from sync import archive, checkpoints, quarantine
+from sync import archive, checkpoints
 from sync.batches import Batch, normalize_batch, retry_quarantined, store_batch
 from sync.checkpoints import Checkpoint
 from sync.errors import LeaseHeldError, SyncError
@@ -73,8 +73,6 @@ class StreamResult:
     mode: str = ""
     seconds: float = 0.0
     error: str | None = None
-    held_ids: set[str] = field(default_factory=set, repr=False)
-    """Ids of this stream in quarantine while the run goes (keeps releases cheap)."""
 
 
 @dataclass(slots=True)
@@ -140,14 +138,16 @@ class SyncEngine:
         lease = Lease(school_id, stream.name, self.holder, timedelta(seconds=options.lease_seconds))
         started = time.perf_counter()
         try:
-            run_id, checkpoint = await self._write(lambda c: self._begin_run(c, lease, result))
+            run_id, checkpoint, held_ids = await self._write(
+                lambda c: self._begin_run(c, lease, result)
+            )
         except LeaseHeldError as exc:
             result.mode = "refused"
             result.error = str(exc)
             return result
         renewer = asyncio.create_task(self._keep_renewing(lease, options.lease_seconds))
         try:
-            runner = _StreamRun(self, school_id, stream, options, lease, result)
+            runner = _StreamRun(self, school_id, stream, options, lease, result, held_ids)
             await runner.run(checkpoint)
         except asyncio.CancelledError:
             # Stopped from outside (the service's stop timeout): say so, then stop.
@@ -168,7 +168,7 @@ class SyncEngine:
 
     def _begin_run(
         self, connection: Connection, lease: Lease, result: StreamResult
-    ) -> tuple[int, Checkpoint]:
+    ) -> tuple[int, Checkpoint, set[str]]:
         """Take the lease, record the run, and give held records another chance (a fixed
         alias, a reference that arrived late) — one transaction."""
         now = self.clock()
@@ -198,13 +198,12 @@ class SyncEngine:
             .returning(sync_runs.c.id)
         ).scalar_one()
         lease.acquire(connection, now, int(run_id))
-        released, _still = retry_quarantined(
+        released, still_held = retry_quarantined(
             connection, result.school_id, result.stream, now, self.references
         )
         result.written += released
-        held = quarantine.pending(connection, school_id=result.school_id, stream=result.stream)
-        result.held_ids = {row["source_id"] for row in held}
-        return int(run_id), checkpoints.load(connection, result.school_id, result.stream)
+        checkpoint = checkpoints.load(connection, result.school_id, result.stream)
+        return int(run_id), checkpoint, still_held
 
     def _end_run(
         self, connection: Connection, lease: Lease, run_id: int, result: StreamResult
@@ -255,6 +254,7 @@ class _StreamRun:
         options: SyncOptions,
         lease: Lease,
         result: StreamResult,
+        held_ids: set[str],
     ) -> None:
         self.engine = engine
         self.school_id = school_id
@@ -262,6 +262,9 @@ class _StreamRun:
         self.options = options
         self.lease = lease
         self.result = result
+        self.held_ids = held_ids
+        """Ids of this stream in quarantine while the run goes: only they can need
+        releasing, so the other ids of a page are never looked up in quarantine."""
         self.mapping = mapping(stream.mapping)
         self.table = metadata.tables[self.mapping.table]
 
@@ -426,7 +429,7 @@ class _StreamRun:
             versions,
             now,
             self.engine.references,
-            self.result.held_ids,
+            self.held_ids,
         )
         records = batch.payloads
         if self.options.archive_days > 0:

@@ -15,6 +15,7 @@ from typing import Any
 import structlog
 from sqlalchemy import Connection, Table, and_, bindparam, select, update
 
+from kros_adapter.pagination import is_tombstone
 from schemas.tables import reconcile_seen
 from sync.dialects import dialect_insert
 from sync.quarantine import source_id_of
@@ -25,7 +26,7 @@ log = structlog.get_logger("sync.reconcile")
 
 def live_ids(records: Sequence[dict[str, Any]]) -> set[str]:
     """The ids of the records that are not tombstones."""
-    return {source_id_of(record) for record in records if record.get("deleted") is not True}
+    return {source_id_of(record) for record in records if not is_tombstone(record)}
 
 
 def remember_seen(

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
 from operator import itemgetter
 from typing import Any
 
@@ -42,13 +41,6 @@ class WriteCounts:
     @property
     def written(self) -> int:
         return self.inserted + self.updated
-
-    def add(self, other: WriteCounts) -> None:
-        self.inserted += other.inserted
-        self.updated += other.updated
-        self.tombstoned += other.tombstoned
-        self.unchanged += other.unchanged
-        self.stale += other.stale
 
 
 def newest_per_id(items: Iterable[Normalized]) -> list[Normalized]:
@@ -230,7 +222,3 @@ def _replace_links(connection: Connection, school_id: str, records: list[Normali
         rows = [row for record in records for row in record.links[link_name]]
         if rows:
             connection.execute(insert(link), rows)
-
-
-def latest_change(items: Sequence[Normalized]) -> datetime | None:
-    return max((item.updated_at for item in items), default=None)

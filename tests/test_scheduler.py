@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import threading
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -27,54 +27,18 @@ from service.scheduler import (
     GROUP_STREAMS,
     JOURNAL_STREAMS,
     REFERENCE_STREAMS,
-    JobOutcome,
     SyncScheduler,
     job_id,
 )
 from sync.engine import RunSummary, StreamResult, SyncEngine, SyncOptions
 from sync.store import Store
 from sync.streams import STREAMS
+from tests.job_outcomes import WAIT, Outcomes
 
 TINY = SimulatorOptions(scale=0.05, seed=5, frozen_clock=True, rate_limit=False)
-WAIT = 60.0
-"""The longest any test waits for an event; a healthy run takes well under a second."""
 
 QUIET = ScheduleSection(journal_interval_seconds=3600, sync_on_start=False, stop_timeout_seconds=5)
 """A schedule that starts nothing by itself during a test: jobs are run or asked for."""
-
-
-class Outcomes:
-    """Collects job outcomes and lets a test wait for one that matches."""
-
-    def __init__(self) -> None:
-        self.seen: list[JobOutcome] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, outcome: JobOutcome) -> None:
-        self.seen.append(outcome)
-        self._changed.set()
-
-    async def wait_for(self, cause: str, group: str | None = None) -> JobOutcome:
-        """The first outcome of ``cause`` (and ``group``), waiting for it if need be."""
-
-        def match() -> JobOutcome | None:
-            for outcome in self.seen:
-                if outcome.cause == cause and group in (None, outcome.group):
-                    return outcome
-            return None
-
-        await self.wait_until(lambda: match() is not None)
-        found = match()
-        assert found is not None
-        return found
-
-    async def wait_until(self, condition: Callable[[], bool]) -> None:
-        async def until() -> None:
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(until(), WAIT)
 
 
 class FakeSync:

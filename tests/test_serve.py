@@ -10,7 +10,7 @@ import asyncio
 import itertools
 import socket
 import sys
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -31,12 +31,11 @@ from kros_adapter.simulator.server import RunningSimulator, running_simulator
 from schemas.tables import sync_runs
 from service.config import AppConfig, GradingSection
 from service.errors import ServiceError
-from service.scheduler import JobOutcome
 from service.serve import Service, WebParts, _uvicorn_config, listen_socket
 from sync.store import Store
+from tests.job_outcomes import WAIT, Outcomes
 
 TINY = SimulatorOptions(scale=0.05, seed=5, frozen_clock=True, rate_limit=False)
-WAIT = 60.0
 
 
 class StandInCabinet:
@@ -66,38 +65,6 @@ class StandInCabinet:
                 Route("/resync", resync, methods=["POST"]),
             ]
         )
-
-
-class Outcomes:
-    def __init__(self) -> None:
-        self.seen: list[JobOutcome] = []
-        self._changed = asyncio.Event()
-
-    def __call__(self, outcome: JobOutcome) -> None:
-        self.seen.append(outcome)
-        self._changed.set()
-
-    async def wait_for(self, cause: str, group: str | None = None) -> JobOutcome:
-        """The first outcome of ``cause`` (and ``group``), waiting for it if need be."""
-
-        def match() -> JobOutcome | None:
-            for outcome in self.seen:
-                if outcome.cause == cause and group in (None, outcome.group):
-                    return outcome
-            return None
-
-        await self.wait_until(lambda: match() is not None)
-        found = match()
-        assert found is not None
-        return found
-
-    async def wait_until(self, condition: Callable[[], bool]) -> None:
-        async def until() -> None:
-            while not condition():
-                self._changed.clear()
-                await self._changed.wait()
-
-        await asyncio.wait_for(until(), WAIT)
 
 
 @pytest.fixture(scope="module")
